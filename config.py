@@ -1,0 +1,197 @@
+"""Settings for d2w.
+
+Three classes (development, testing, production). Any setting defined on a class can be
+overridden from the environment with a ``D2W_`` prefix, for example ``D2W_SECRET_KEY`` or
+``D2W_SESSION_IDLE_MINUTES=30``. ``D2W_DATABASE_URL`` sets ``SQLALCHEMY_DATABASE_URI``.
+
+Production reads its secrets only from the environment and refuses to start without them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+# Environment names that map onto a differently named setting.
+ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message is one line a person can act on."""
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions: the cookie carries only a random session id; the session itself lives in the
+    # database so that logout, password change and deactivation end it on the server.
+    SESSION_COOKIE_NAME = "d2w_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_IDLE_MINUTES = 120
+    SESSION_MAX_HOURS = 12
+
+    # Forms
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+    # Passwords (argon2id). Defaults follow OWASP's argon2id guidance.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
+
+    # Login abuse
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_RATE_LIMIT = "20 per minute;200 per hour"
+    PASSWORD_RESET_RATE_LIMIT = "5 per minute;30 per hour"  # noqa: S105 - a rate, not a password
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_LOCK_MINUTES = 15
+
+    # Invitation and password-reset links
+    INVITE_TOKEN_HOURS = 7 * 24
+    RESET_TOKEN_MINUTES = 60
+
+    # E-mail: "outbox" writes .eml files to MAIL_OUTBOX_DIR; "smtp" sends them.
+    MAIL_BACKEND = "outbox"
+    MAIL_OUTBOX_DIR: str | None = None  # default: <instance>/outbox
+    MAIL_FROM = "Diversity To Win <no-reply@example.org>"
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = True
+    MAIL_USE_SSL = False
+    MAIL_TIMEOUT = 10
+
+    # Links in e-mails are built from this (no request to look at in a CLI command).
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # Deployment
+    HSTS_ENABLED = False
+    HSTS_SECONDS = 31536000
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    LOG_JSON = False
+    LOG_LEVEL = "INFO"
+
+    # Lists
+    PAGE_SIZE = 25
+
+    # The seat data (used by the seats domain).
+    SEAT_DATA_DIR = str(ROOT.parent / "shared" / "data" / "seats")
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        """Raise ConfigError if the settings cannot run this environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    # A fixed key is fine on a developer's machine; production refuses to start without its own.
+    SECRET_KEY = "dev-only-insecure-key-change-me-0123456789"  # noqa: S105
+    SESSION_COOKIE_SECURE = False
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-only-insecure-key-0123456789abcdef"  # noqa: S105
+    SESSION_COOKIE_SECURE = False
+    # Cheap hashes keep the suite fast; the algorithm (argon2id) is the same.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    ARGON2_PARALLELISM = 1
+    BASE_URL = "http://localhost"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_NAME = "__Host-d2w_session"
+    HSTS_ENABLED = True
+    LOG_JSON = True
+    MAIL_BACKEND = "smtp"
+    RATELIMIT_STORAGE_URI: str | None = None
+
+    @classmethod
+    def validate(cls, settings: dict) -> None:
+        key = settings.get("SECRET_KEY")
+        if not key:
+            raise ConfigError("D2W_SECRET_KEY is not set: production needs a random secret of 32+ characters")
+        if len(key) < 32:
+            raise ConfigError("D2W_SECRET_KEY is too short: use a random secret of 32+ characters")
+        if not settings.get("SQLALCHEMY_DATABASE_URI"):
+            raise ConfigError("D2W_DATABASE_URL is not set: production needs a PostgreSQL URL")
+        if not settings.get("RATELIMIT_STORAGE_URI"):
+            raise ConfigError(
+                "D2W_RATELIMIT_STORAGE_URI is not set: production needs a shared store such as redis://host:6379/0"
+            )
+        if settings.get("MAIL_BACKEND") == "smtp" and not settings.get("MAIL_SERVER"):
+            raise ConfigError("D2W_MAIL_SERVER is not set: production sends e-mail by SMTP")
+        if not str(settings.get("BASE_URL", "")).startswith("https://"):
+            raise ConfigError("D2W_BASE_URL must be the site's https:// address, used in e-mailed links")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def _coerce(name: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        low = raw.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ConfigError(f"D2W_{name} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"D2W_{name} must be a whole number, not {raw!r}") from None
+    if isinstance(default, dict):
+        raise ConfigError(f"D2W_{name} cannot be set from the environment")
+    return raw
+
+
+def load_settings(config: str | type[Config] | None = None, environ: dict | None = None) -> dict:
+    """Return the settings dict for a config name or class, with D2W_* overrides applied."""
+    environ = os.environ if environ is None else environ
+    if config is None:
+        config = environ.get("D2W_ENV", "development")
+    if isinstance(config, str):
+        try:
+            cls = CONFIGS[config]
+        except KeyError:
+            raise ConfigError(f"D2W_ENV must be one of {', '.join(CONFIGS)}, not {config!r}") from None
+    else:
+        cls = config
+    settings = {name: getattr(cls, name) for name in dir(cls) if name.isupper()}
+    settings["CONFIG_CLASS"] = cls
+    for key, raw in environ.items():
+        if not key.startswith("D2W_") or key in {"D2W_ENV", "D2W_TEST_DATABASE_URL"}:
+            continue
+        name = ALIASES.get(key[4:], key[4:])
+        if name not in settings:
+            continue
+        settings[name] = _coerce(name, raw, settings[name])
+    return settings

@@ -1,0 +1,96 @@
+"""Diversity To Win (d2w): the application factory.
+
+``create_app`` only wires things up: it runs no migrations, makes no network calls and asks no
+questions. Use the ``flask`` CLI (``flask db upgrade``, ``flask d2w ...``) for those.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import ROOT, Config, load_settings
+
+
+def create_app(config: str | type[Config] | None = None, overrides: dict | None = None) -> Flask:
+    settings = load_settings(config)
+    if overrides:
+        settings.update(overrides)
+    settings["CONFIG_CLASS"].validate(settings)
+
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'd2w.sqlite3'}"
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+
+    if any(app.config[k] for k in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")):
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"],
+            x_proto=app.config["PROXY_FIX_X_PROTO"],
+            x_host=app.config["PROXY_FIX_X_HOST"],
+        )
+
+    from d2w.core import logging as d2w_logging
+
+    d2w_logging.configure(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from d2w.core import errorpages
+    from d2w.core.templating import init_templating
+
+    errorpages.register(app)
+    init_templating(app)
+
+    from d2w.cli import d2w_cli
+
+    app.cli.add_command(d2w_cli)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    # Import every model so the metadata (and Alembic) sees every table.
+    from d2w import models  # noqa: F401
+    from d2w.core.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    from d2w.auth.views import load_user_from_session
+
+    login_manager.request_loader(load_user_from_session)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from d2w.audit.views import bp as audit_bp
+    from d2w.auth.views import account_bp
+    from d2w.auth.views import bp as auth_bp
+    from d2w.main.views import bp as main_bp
+    from d2w.users.views import bp as users_bp
+
+    for bp in (main_bp, auth_bp, account_bp, users_bp, audit_bp):
+        app.register_blueprint(bp)
+
+
+def _register_hooks(app: Flask) -> None:
+    from d2w.core import access, security
+
+    app.before_request(security.assign_request_id)
+    app.before_request(access.enforce)
+    app.after_request(security.set_headers(app))

@@ -1,0 +1,23 @@
+"""Filters for the audit log."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Optional, ValidationError
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = SelectField("Action", choices=[("", "Any action")], validate_choice=False)
+    actor = StringField("Done by (name or e-mail)", validators=[Optional(), Length(max=100)])
+    object_type = SelectField("Object", choices=[("", "Any object")], validate_choice=False)
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+    submit = SubmitField("Filter")
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date must be on or after the start date.")

@@ -1,0 +1,38 @@
+"""Write audit events. Callers pass the acting user; the request id and address are added."""
+
+from __future__ import annotations
+
+from d2w.audit.models import AuditEvent
+from d2w.auth.models import User
+from d2w.core import context
+from d2w.core.extensions import db
+
+
+def record(
+    actor: User | None,
+    action: str,
+    obj: object | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: object | None = None,
+    summary: str = "",
+) -> AuditEvent:
+    """Add an audit event to the unit of work (the caller commits).
+
+    ``summary`` must never hold a sensitive value: it names what changed, not to what.
+    """
+    if obj is not None:
+        object_type = object_type or type(obj).__tablename__.removesuffix("s")
+        object_id = getattr(obj, "id", object_id)
+    event = AuditEvent(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        summary=summary[:255],
+        request_id=context.request_id(),
+        ip=context.client_ip(),
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event

@@ -1,0 +1,16 @@
+"""Helpers for putting a service's refusal where the person will see it."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+
+from d2w.core.errors import DomainError
+
+
+def show_error(form: FlaskForm, exc: DomainError) -> None:
+    """Attach a domain error to its field, or to the form as a whole."""
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)

@@ -1,0 +1,78 @@
+"""Paginated, sortable lists with a fixed number of queries (one count, one page)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from d2w.core.extensions import db
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.page * self.per_page)
+
+
+def parse_page(raw: str | None) -> int:
+    try:
+        return max(1, min(int(raw or 1), 1_000_000))
+    except ValueError:
+        return 1
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    descending: bool
+
+    @property
+    def dir(self) -> str:
+        return "desc" if self.descending else "asc"
+
+
+def parse_sort(raw_key: str | None, raw_dir: str | None, allowed: Mapping[str, Any], default: str) -> Sort:
+    """Read ``sort``/``dir`` from the query string; unknown keys fall back to the default."""
+    key = raw_key if raw_key in allowed else default
+    return Sort(key=key, descending=(raw_dir == "desc"))
+
+
+def apply_sort(stmt: Select, sort: Sort, allowed: Mapping[str, Any], tiebreak) -> Select:
+    column = allowed[sort.key]
+    ordered = column.desc() if sort.descending else column.asc()
+    return stmt.order_by(ordered, tiebreak)
+
+
+def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(page, pages)
+    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
+    items = list(result.scalars().unique()) if scalars else list(result.all())
+    return Page(items=items, page=page, per_page=per_page, total=total)

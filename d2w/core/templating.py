@@ -1,0 +1,63 @@
+"""Jinja globals: the policy modules (so templates ask the same rules as views) and helpers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request, url_for
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def format_datetime(value, fmt: str = "%-d %b %Y, %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(LONDON).strftime(fmt)
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (for sorting and paging)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+# Navigation, in order. A link is shown only to those whose role may use its page, using the
+# same classification that guards the route.
+NAV = [
+    ("main.home", "Home"),
+    ("users.index", "People"),
+    ("audit.index", "Audit log"),
+    ("account.overview", "My account"),
+]
+
+
+def nav_items() -> list[SimpleNamespace]:
+    from flask import current_app
+    from flask_login import current_user
+
+    from d2w.core.access import access_of, allows
+
+    current_bp = request.blueprint
+    items = []
+    for endpoint, label in NAV:
+        access = access_of(current_app, endpoint)
+        if access is not None and allows(access, current_user):
+            items.append(SimpleNamespace(endpoint=endpoint, label=label, current=endpoint.split(".")[0] == current_bp))
+    return items
+
+
+def init_templating(app: Flask) -> None:
+    from d2w.audit import policy as audit_policy
+    from d2w.auth import policy as auth_policy
+    from d2w.users import policy as users_policy
+
+    app.jinja_env.globals["policy"] = SimpleNamespace(auth=auth_policy, users=users_policy, audit=audit_policy)
+    app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["nav_items"] = nav_items
+    app.jinja_env.filters["datetime"] = format_datetime

@@ -1,0 +1,1 @@
+"""Managing people's accounts: the directory, invitations, roles and deactivation."""

@@ -1,0 +1,120 @@
+"""Business verbs for managing accounts. The acting user is always passed in."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from d2w.audit import services as audit
+from d2w.auth import services as auth
+from d2w.auth.models import ROLE_VALUES, Role, TokenPurpose, User
+from d2w.core.errors import Conflict, DomainError, Forbidden
+from d2w.core.extensions import db
+from d2w.users import policy
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise DomainError("Enter the person's name.", field="name")
+    if len(name) > 120:
+        raise DomainError("Use at most 120 characters for the name.", field="name")
+    return name
+
+
+def _check_role(role: str, is_admin: bool) -> None:
+    if role not in ROLE_VALUES:
+        raise DomainError("Choose a role.", field="role")
+    if is_admin and role != Role.STAFF:
+        raise DomainError("Only staff can be admins.", field="is_admin")
+
+
+def _email_free(email: str, exclude_id: int | None = None) -> None:
+    stmt = select(User.id).where(User.email == email)
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise DomainError("There is already an account with this e-mail address.", field="email")
+
+
+def create_user(
+    actor: User | None, *, email: str, name: str, role: str, is_admin: bool = False, password: str | None = None
+) -> User:
+    """Create an account (with a password, or none yet for an invitation)."""
+    email = auth.normalise_email(email)
+    name = _clean_name(name)
+    _check_role(role, is_admin)
+    _email_free(email)
+    user = User(email=email, name=name, role=role, is_admin=is_admin, active=True)
+    db.session.add(user)
+    db.session.flush()
+    if password is not None:
+        auth.set_password(user, password)
+    audit.record(actor, "user.created", user, summary=f"role {user.role_label}")
+    return user
+
+
+def invite_user(actor: User, *, email: str, name: str, role: str, is_admin: bool = False) -> tuple[User, str]:
+    """Create an account without a password and return it with its invitation token."""
+    if not policy.can_manage_users(actor):
+        raise Forbidden("Only admins can invite people.")
+    user = create_user(actor, email=email, name=name, role=role, is_admin=is_admin)
+    raw = auth.issue_token(user, TokenPurpose.INVITE, created_by=actor)
+    audit.record(actor, "user.invited", user)
+    return user, raw
+
+
+def resend_invitation(actor: User, user: User) -> str:
+    if not policy.can_resend_invitation(actor, user):
+        raise DomainError("This person has already set a password or is deactivated.")
+    raw = auth.issue_token(user, TokenPurpose.INVITE, created_by=actor)
+    audit.record(actor, "user.invitation_resent", user)
+    return raw
+
+
+def update_user(actor: User, user: User, *, name: str, role: str, is_admin: bool, version: int) -> User:
+    """Change a name, role or admin flag. ``version`` is the one the editor saw."""
+    if not policy.can_manage_users(actor):
+        raise Forbidden("Only admins can change accounts.")
+    if version != user.version:
+        raise Conflict(
+            "Somebody else changed this account while you were editing it. Check the current details and try again."
+        )
+    name = _clean_name(name)
+    _check_role(role, is_admin)
+    if is_admin != user.is_admin and not policy.can_change_admin_flag(actor, user):
+        raise DomainError("You cannot remove your own admin rights.", field="is_admin")
+    if actor.id == user.id and role != user.role:
+        raise DomainError("You cannot change your own role.", field="role")
+    old_label = user.role_label
+    user.name = name
+    user.role = role
+    user.is_admin = is_admin
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict("Somebody else changed this account while you were editing it.") from None
+    if user.role_label != old_label:
+        audit.record(actor, "user.role_changed", user, summary=f"{old_label} → {user.role_label}")
+        # A new role means new permissions: start again with a fresh sign-in.
+        auth.revoke_sessions(user, actor=actor, reason="role changed")
+    else:
+        audit.record(actor, "user.updated", user)
+    return user
+
+
+def deactivate_user(actor: User, user: User) -> None:
+    if not policy.can_deactivate(actor, user):
+        raise DomainError("You cannot deactivate this account.")
+    user.active = False
+    db.session.flush()
+    audit.record(actor, "user.deactivated", user)
+    auth.revoke_sessions(user, actor=actor, reason="account deactivated")
+
+
+def reactivate_user(actor: User, user: User) -> None:
+    if not policy.can_reactivate(actor, user):
+        raise DomainError("This account is already active.")
+    user.active = True
+    db.session.flush()
+    audit.record(actor, "user.reactivated", user)

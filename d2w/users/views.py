@@ -1,0 +1,186 @@
+"""The user directory and account management (staff read; admins change)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from d2w.audit.models import AuditEvent
+from d2w.audit.policy import can_view_audit_log
+from d2w.auth.forms import ActionForm
+from d2w.auth.mailers import send_password_link
+from d2w.auth.models import User
+from d2w.core.access import admin_only, roles
+from d2w.core.errors import Conflict, DomainError
+from d2w.core.extensions import db
+from d2w.core.forms import show_error
+from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.users import policy, services
+from d2w.users.forms import EditUserForm, InviteUserForm, UserFilterForm
+
+bp = Blueprint("users", __name__, url_prefix="/users")
+
+SORTS = {
+    "name": func.lower(User.name),
+    "email": User.email,
+    "role": User.role,
+    "created": User.created_at,
+    "last_login": User.last_login_at,
+}
+
+
+def _get_visible_user(user_id: int) -> User:
+    user = db.session.scalar(policy.visible_users(current_user).where(User.id == user_id))
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/")
+@roles("staff")
+def index():
+    form = UserFilterForm(request.args)
+    stmt = policy.visible_users(current_user)
+    if form.validate():
+        if form.q.data:
+            like = f"%{form.q.data.strip().lower()}%"
+            stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        if form.role.data:
+            stmt = stmt.where(User.role == form.role.data)
+        if form.status.data == "active":
+            stmt = stmt.where(User.active.is_(True), User.password_hash.is_not(None))
+        elif form.status.data == "invited":
+            stmt = stmt.where(User.active.is_(True), User.password_hash.is_(None))
+        elif form.status.data == "inactive":
+            stmt = stmt.where(User.active.is_(False))
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
+    stmt = apply_sort(stmt, sort, SORTS, User.id)
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_template("users/index.html", page=page, form=form, sort=sort)
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+@admin_only
+def invite():
+    form = InviteUserForm()
+    if form.validate_on_submit():
+        try:
+            user, raw = services.invite_user(
+                current_user,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                is_admin=form.is_admin.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            if send_password_link(user, raw, "invite"):
+                flash(f"Invitation sent to {user.email}.", "success")
+            else:
+                flash(
+                    "The account was created but the invitation e-mail could not be sent. Use “Resend invitation”.",
+                    "error",
+                )
+            return redirect(url_for("users.detail", user_id=user.id))
+    return render_template("users/invite.html", form=form)
+
+
+@bp.route("/<int:user_id>")
+@roles("staff")
+def detail(user_id: int):
+    user = _get_visible_user(user_id)
+    events = []
+    if can_view_audit_log(current_user):
+        events = db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(10)
+        ).all()
+    return render_template("users/detail.html", user=user, events=events, action_form=ActionForm())
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@admin_only
+def edit(user_id: int):
+    user = _get_visible_user(user_id)
+    form = EditUserForm(obj=user)
+    if request.method == "GET":
+        form.version.data = str(user.version)
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data)
+        except (TypeError, ValueError):
+            version = -1
+        try:
+            services.update_user(
+                current_user,
+                user,
+                name=form.name.data,
+                role=form.role.data,
+                is_admin=form.is_admin.data,
+                version=version,
+            )
+        except Conflict as exc:
+            db.session.rollback()
+            user = _get_visible_user(user_id)
+            form = EditUserForm(obj=user, formdata=None)
+            form.version.data = str(user.version)
+            form.form_errors.append(exc.message)
+            return render_template("users/edit.html", form=form, user=user), 409
+        except DomainError as exc:
+            db.session.rollback()
+            user = _get_visible_user(user_id)
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Changes saved.", "success")
+            return redirect(url_for("users.detail", user_id=user.id))
+    return render_template("users/edit.html", form=form, user=user)
+
+
+def _post_action(user_id: int, action, done: str):
+    """Run an admin button's service; return its result, or None if it was refused."""
+    user = _get_visible_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        result = action(current_user, user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return None
+    db.session.commit()
+    flash(done, "success")
+    return user, result
+
+
+@bp.route("/<int:user_id>/deactivate", methods=["POST"])
+@admin_only
+def deactivate(user_id: int):
+    _post_action(user_id, services.deactivate_user, "Account deactivated. Their sessions have ended.")
+    return redirect(url_for("users.detail", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/reactivate", methods=["POST"])
+@admin_only
+def reactivate(user_id: int):
+    _post_action(user_id, services.reactivate_user, "Account reactivated.")
+    return redirect(url_for("users.detail", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/resend-invitation", methods=["POST"])
+@admin_only
+def resend_invitation(user_id: int):
+    done = _post_action(
+        user_id, services.resend_invitation, "A new invitation link has been sent; earlier links no longer work."
+    )
+    if done is not None:
+        user, raw = done
+        if not send_password_link(user, raw, "invite"):
+            flash("The e-mail could not be sent. Try again later.", "error")
+    return redirect(url_for("users.detail", user_id=user_id))
