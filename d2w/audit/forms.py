@@ -6,14 +6,16 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional, ValidationError
 
+from d2w.core.forms import choices
+
 
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField("Action", choices=[("", "Any action")], validate_choice=False)
+    action = SelectField("Action", choices=choices([("", "Any action")]), validate_choice=False)
     actor = StringField("Done by (name or e-mail)", validators=[Optional(), Length(max=100)])
-    object_type = SelectField("Object", choices=[("", "Any object")], validate_choice=False)
+    object_type = SelectField("Object", choices=choices([("", "Any object")]), validate_choice=False)
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     submit = SubmitField("Filter")

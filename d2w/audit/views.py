@@ -13,6 +13,7 @@ from d2w.audit.models import AuditEvent
 from d2w.auth.models import User
 from d2w.core.access import admin_only
 from d2w.core.extensions import db
+from d2w.core.forms import choices
 from d2w.core.pagination import paginate, parse_page
 from d2w.core.templating import LONDON
 
@@ -26,7 +27,7 @@ def _london_midnight(day) -> datetime:
 @bp.route("/")
 @admin_only
 def index():
-    form = AuditFilterForm(request.args)
+    form = AuditFilterForm(request.args or None)
     actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
     types = db.session.scalars(
         select(AuditEvent.object_type)
@@ -34,8 +35,8 @@ def index():
         .distinct()
         .order_by(AuditEvent.object_type)
     ).all()
-    form.action.choices = [("", "Any action"), *[(a, a) for a in actions]]
-    form.object_type.choices = [("", "Any object"), *[(t, t) for t in types]]
+    form.action.choices = choices([("", "Any action"), *[(a, a) for a in actions]])
+    form.object_type.choices = choices([("", "Any object"), *[(t, t) for t in types]])
 
     stmt = select(AuditEvent).options(joinedload(AuditEvent.actor))
     if form.validate():

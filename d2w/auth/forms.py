@@ -19,7 +19,7 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField("Send me a link")
 
 
-PASSWORD_HINT = (  # noqa: S105 - help text, not a password
+CHOOSING_HINT = (
     "At least 12 characters; any letters, numbers, spaces or symbols. A few unrelated words make a "
     "good password. Common passwords are refused."
 )
@@ -28,7 +28,7 @@ PASSWORD_HINT = (  # noqa: S105 - help text, not a password
 class SetPasswordForm(FlaskForm):
     password = PasswordField(
         "New password",
-        description=PASSWORD_HINT,
+        description=CHOOSING_HINT,
         validators=[DataRequired("Enter a new password."), Length(max=1024)],
     )
     confirm = PasswordField(
@@ -47,7 +47,7 @@ class ChangePasswordForm(FlaskForm):
     )
     new_password = PasswordField(
         "New password",
-        description=PASSWORD_HINT + " Your other signed-in devices will be signed out.",
+        description=CHOOSING_HINT + " Your other signed-in devices will be signed out.",
         validators=[DataRequired("Enter a new password."), Length(max=1024)],
     )
     confirm = PasswordField(

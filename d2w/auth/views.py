@@ -10,7 +10,7 @@ from flask_login import current_user
 from d2w.auth import services as auth
 from d2w.auth.forms import ActionForm, ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 from d2w.auth.mailers import send_password_link
-from d2w.core.access import public, signed_in
+from d2w.core.access import acting_user, public, signed_in
 from d2w.core.errorpages import render_error
 from d2w.core.errors import DomainError, NotFound
 from d2w.core.extensions import db, limiter
@@ -62,8 +62,6 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-        if g.get("session_ended"):
-            flash("Your session has ended. Please sign in again.", "info")
     error = None
     if form.validate_on_submit():
         result = auth.authenticate(
@@ -97,7 +95,7 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
-        auth.end_session(session.get("sid"), actor=current_user._get_current_object())
+        auth.end_session(session.get("sid"), actor=acting_user())
         db.session.commit()
         session.clear()
         flash("You have signed out.", "success")
@@ -157,7 +155,7 @@ def set_password(token: str):
 @account_bp.route("/")
 @signed_in
 def overview():
-    sessions = auth.live_sessions(current_user)
+    sessions = auth.live_sessions(acting_user())
     return render_template(
         "account/overview.html", sessions=sessions, current_session_id=g.get("session_id"), action_form=ActionForm()
     )
@@ -170,7 +168,7 @@ def change_password():
     if form.validate_on_submit():
         try:
             auth.change_password(
-                current_user,
+                acting_user(),
                 current=form.current_password.data,
                 new=form.new_password.data,
                 keep_session_id=g.get("session_id"),
@@ -192,7 +190,7 @@ def end_session(session_id: int):
     if not form.validate_on_submit():
         return render_error(400)
     try:
-        auth.revoke_own_session(current_user, session_id)
+        auth.revoke_own_session(acting_user(), session_id)
     except NotFound:
         return render_error(404)
     db.session.commit()
@@ -210,7 +208,10 @@ def end_other_sessions():
     form = ActionForm()
     if form.validate_on_submit():
         n = auth.revoke_sessions(
-            current_user, actor=current_user, keep_session_id=g.get("session_id"), reason="signed out of other devices"
+            acting_user(),
+            actor=acting_user(),
+            keep_session_id=g.get("session_id"),
+            reason="signed out of other devices",
         )
         db.session.commit()
         flash(f"Signed out of {n} other device{'s' if n != 1 else ''}.", "success")
@@ -222,7 +223,7 @@ def end_other_sessions():
 def end_all_sessions():
     form = ActionForm()
     if form.validate_on_submit():
-        auth.revoke_sessions(current_user, actor=current_user, reason="signed out everywhere")
+        auth.revoke_sessions(acting_user(), actor=acting_user(), reason="signed out everywhere")
         db.session.commit()
         session.clear()
         flash("You have been signed out everywhere.", "success")

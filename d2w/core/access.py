@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ def enforce() -> None:
     if access.kind == "public":
         return None
     if not current_user.is_authenticated:
+        if g.get("session_ended"):
+            flash("Your session has ended. Please sign in again.", "info")
         target = request.full_path if request.method == "GET" else None
         if target and target.endswith("?"):
             target = target[:-1]
@@ -100,3 +102,8 @@ def enforce() -> None:
     if not allows(access, current_user):
         abort(403)
     return None
+
+
+def acting_user():
+    """The signed-in user as a plain model object, to hand to services and policies."""
+    return current_user._get_current_object()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from d2w.audit.models import AuditEvent
@@ -11,7 +10,7 @@ from d2w.audit.policy import can_view_audit_log
 from d2w.auth.forms import ActionForm
 from d2w.auth.mailers import send_password_link
 from d2w.auth.models import User
-from d2w.core.access import admin_only, roles
+from d2w.core.access import acting_user, admin_only, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
@@ -31,7 +30,7 @@ SORTS = {
 
 
 def _get_visible_user(user_id: int) -> User:
-    user = db.session.scalar(policy.visible_users(current_user).where(User.id == user_id))
+    user = db.session.scalar(policy.visible_users(acting_user()).where(User.id == user_id))
     if user is None:
         abort(404)
     return user
@@ -40,8 +39,8 @@ def _get_visible_user(user_id: int) -> User:
 @bp.route("/")
 @roles("staff")
 def index():
-    form = UserFilterForm(request.args)
-    stmt = policy.visible_users(current_user)
+    form = UserFilterForm(request.args or None)
+    stmt = policy.visible_users(acting_user())
     if form.validate():
         if form.q.data:
             like = f"%{form.q.data.strip().lower()}%"
@@ -67,7 +66,7 @@ def invite():
     if form.validate_on_submit():
         try:
             user, raw = services.invite_user(
-                current_user,
+                acting_user(),
                 email=form.email.data,
                 name=form.name.data,
                 role=form.role.data,
@@ -94,7 +93,7 @@ def invite():
 def detail(user_id: int):
     user = _get_visible_user(user_id)
     events = []
-    if can_view_audit_log(current_user):
+    if can_view_audit_log(acting_user()):
         events = db.session.scalars(
             select(AuditEvent)
             .where(AuditEvent.object_type == "user", AuditEvent.object_id == str(user.id))
@@ -118,7 +117,7 @@ def edit(user_id: int):
             version = -1
         try:
             services.update_user(
-                current_user,
+                acting_user(),
                 user,
                 name=form.name.data,
                 role=form.role.data,
@@ -149,7 +148,7 @@ def _post_action(user_id: int, action, done: str):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        result = action(current_user, user)
+        result = action(acting_user(), user)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -1,0 +1,232 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
+``D2W_TEST_DATABASE_URL`` is set (``make test`` runs both when it is).
+
+The schema is always built by the migrations, never by ``create_all``, so the suite also proves
+that the migrations produce what the models expect.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from d2w import create_app
+from d2w.core.extensions import db
+
+TEST_DATABASE_URL = os.environ.get("D2W_TEST_DATABASE_URL", "").strip()
+ON_POSTGRES = TEST_DATABASE_URL.startswith("postgresql")
+PASSWORD = "correct horse battery staple 42"
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def pytest_report_header(config):
+    return f"d2w test database: {'PostgreSQL ' + TEST_DATABASE_URL if ON_POSTGRES else 'SQLite (per-test file)'}"
+
+
+def _reset_postgres_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """A database migrated to head once per run: a template file (SQLite) or the test server."""
+    if ON_POSTGRES:
+        _reset_postgres_schema(TEST_DATABASE_URL)
+        url = TEST_DATABASE_URL
+        template = None
+    else:
+        template = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        url = f"sqlite:///{template}"
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    engine = sa.create_engine(url) if ON_POSTGRES else None
+    yield {"template": template, "engine": engine}
+    if engine is not None:
+        engine.dispose()
+
+
+def _clean_postgres(engine) -> None:
+    with engine.begin() as conn:
+        tables = [t.name for t in db.metadata.sorted_tables]
+        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path) -> str:
+    if ON_POSTGRES:
+        _clean_postgres(migrated_database["engine"])
+        return TEST_DATABASE_URL
+    path = tmp_path / "d2w.sqlite3"
+    shutil.copyfile(migrated_database["template"], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_overrides() -> dict:
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_overrides):
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **app_overrides,
+    }
+    app = create_app("testing", settings)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    from d2w.core.mail import read_outbox
+
+    folder = Path(app.config["MAIL_OUTBOX_DIR"])
+    return lambda: read_outbox(folder) if folder.exists() else []
+
+
+# ---------------------------------------------------------------------------------------------
+# People
+
+
+class Factory:
+    def __init__(self, app):
+        self.app = app
+        self.n = 0
+
+    def user(self, role="candidate", *, email=None, name=None, is_admin=False, password=PASSWORD, active=True):
+        from d2w.users import services
+
+        self.n += 1
+        email = email or f"{role}{self.n}@example.org"
+        name = name or f"{role.title()} Person{self.n}"
+        with self.app.app_context():
+            user = services.create_user(None, email=email, name=name, role=role, is_admin=is_admin, password=password)
+            user.active = active
+            db.session.commit()
+            user_id = user.id
+        return UserRef(user_id, email, name, role, is_admin)
+
+
+class UserRef:
+    """A plain record of a test user (no session attached)."""
+
+    def __init__(self, id, email, name, role, is_admin):
+        self.id, self.email, self.name, self.role, self.is_admin = id, email, name, role, is_admin
+
+    def __repr__(self):
+        return f"<UserRef {self.id} {self.role}{' admin' if self.is_admin else ''}>"
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+@pytest.fixture
+def people(make):
+    """One account per kind: admin, staff, mentor, candidate (and a second of each non-staff)."""
+    return {
+        "admin": make.user("staff", is_admin=True, email="admin@example.org", name="Ada Admin"),
+        "staff": make.user("staff", email="staff@example.org", name="Sam Staff"),
+        "mentor": make.user("mentor", email="mentor@example.org", name="Meera Mentor"),
+        "mentor2": make.user("mentor", email="mentor2@example.org", name="Marcus Mentor"),
+        "candidate": make.user("candidate", email="candidate@example.org", name="Chidi Candidate"),
+        "candidate2": make.user("candidate", email="candidate2@example.org", name="Cara Candidate"),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests
+
+
+def csrf_token(client, path="/auth/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, email, password=PASSWORD, **extra):
+    token = csrf_token(client)
+    return client.post("/auth/login", data={"email": email, "password": password, "csrf_token": token, **extra})
+
+
+def post(client, path, data=None, *, token_from="/account/"):
+    """POST with a valid CSRF token taken from a page the client can open."""
+    token = csrf_token(client, token_from)
+    return client.post(path, data={**(data or {}), "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(client):
+    def _login(user, password=PASSWORD):
+        response = login(client, user.email, password)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+# ---------------------------------------------------------------------------------------------
+# Query counting
+
+
+@contextmanager
+def count_queries(app):
+    """Count the SQL statements the app runs inside the block."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+
+
+# ---------------------------------------------------------------------------------------------
+# A live server for browser tests
+
+
+@pytest.fixture
+def live_server(app):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
