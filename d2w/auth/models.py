@@ -48,7 +48,9 @@ class User(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    # Optimistic locking for edits of the account: the version changes only when an editor saves
+    # (not on sign-in bookkeeping), and an UPDATE with a stale version fails.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user", lazy="raise")
 

@@ -90,6 +90,7 @@ def update_user(actor: User, user: User, *, name: str, role: str, is_admin: bool
     user.name = name
     user.role = role
     user.is_admin = is_admin
+    user.version = version + 1
     try:
         db.session.flush()
     except StaleDataError:

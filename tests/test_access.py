@@ -1,0 +1,140 @@
+"""Route inventory and the role × endpoint matrix.
+
+Every endpoint in ``app.url_map`` must be classified (public, signed in, roles or admin) and
+must appear in MATRIX below with the status each role gets. Adding a route without adding it
+here fails the suite, so no route ships unreviewed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from d2w.core.access import access_of
+from tests.conftest import csrf_token, login
+
+ROLES = ("anon", "candidate", "mentor", "staff", "admin")
+
+L = "login"  # a redirect to the sign-in page
+H = "home"  # a redirect to the home page
+
+
+def row(anon, candidate, mentor, staff, admin):
+    return dict(zip(ROLES, (anon, candidate, mentor, staff, admin), strict=True))
+
+
+# endpoint: (method, path template, expected per role). {other} is another candidate's user id.
+MATRIX = {
+    "static": ("GET", "/static/css/app.css", row(200, 200, 200, 200, 200)),
+    "main.index": ("GET", "/", row(L, H, H, H, H)),
+    "main.home": ("GET", "/home", row(L, 200, 200, 200, 200)),
+    "main.healthz": ("GET", "/healthz", row(200, 200, 200, 200, 200)),
+    "main.readyz": ("GET", "/readyz", row(200, 200, 200, 200, 200)),
+    "auth.login": ("GET", "/auth/login", row(200, H, H, H, H)),
+    "auth.logout": ("POST", "/auth/logout", row(L, L, L, L, L)),
+    "auth.forgot_password": ("GET", "/auth/forgot-password", row(200, 200, 200, 200, 200)),
+    "auth.set_password": ("GET", "/auth/set-password/not-a-real-token", row(404, 404, 404, 404, 404)),
+    "account.overview": ("GET", "/account/", row(L, 200, 200, 200, 200)),
+    "account.change_password": ("GET", "/account/password", row(L, 200, 200, 200, 200)),
+    "account.end_session": ("POST", "/account/sessions/{other_session}/end", row(L, 404, 404, 404, 404)),
+    "account.end_other_sessions": ("POST", "/account/sessions/end-others", row(L, 302, 302, 302, 302)),
+    "account.end_all_sessions": ("POST", "/account/sessions/end-all", row(L, L, L, L, L)),
+    "users.index": ("GET", "/users/", row(L, 403, 403, 200, 200)),
+    "users.invite": ("GET", "/users/invite", row(L, 403, 403, 403, 200)),
+    "users.detail": ("GET", "/users/{other}", row(L, 403, 403, 200, 200)),
+    "users.edit": ("GET", "/users/{other}/edit", row(L, 403, 403, 403, 200)),
+    "users.deactivate": ("POST", "/users/{other}/deactivate", row(L, 403, 403, 403, 302)),
+    "users.reactivate": ("POST", "/users/{other}/reactivate", row(L, 403, 403, 403, 302)),
+    "users.resend_invitation": ("POST", "/users/{other}/resend-invitation", row(L, 403, 403, 403, 302)),
+    "audit.index": ("GET", "/audit/", row(L, 403, 403, 403, 200)),
+}
+
+
+def test_every_endpoint_is_classified_and_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unclassified = sorted(e for e in endpoints if access_of(app, e) is None)
+    assert unclassified == [], f"endpoints without an access decorator: {unclassified}"
+    assert endpoints == set(MATRIX), (
+        f"add to MATRIX: {sorted(endpoints - set(MATRIX))}; remove from MATRIX: {sorted(set(MATRIX) - endpoints)}"
+    )
+
+
+def test_matrix_classification_agrees_with_decorators(app):
+    """Public endpoints answer anonymous users; every other one sends them to sign in."""
+    for endpoint, (_, _, expected) in MATRIX.items():
+        if endpoint == "main.index":  # public, and itself sends anonymous visitors to sign in
+            continue
+        kind = access_of(app, endpoint).kind
+        assert (kind == "public") == (expected["anon"] != L), endpoint
+
+
+def test_unclassified_endpoint_is_refused(app, client):
+    @app.route("/__unclassified")
+    def unclassified():
+        return "should never be served"
+
+    assert client.get("/__unclassified").status_code == 403
+
+
+@pytest.fixture
+def signed_in_client(app, people):
+    def _client(role):
+        c = app.test_client()
+        if role != "anon":
+            assert login(c, people[role].email).status_code == 302
+        return c
+
+    return _client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_role_matrix(app, people, signed_in_client, endpoint, role):
+    from sqlalchemy import select
+
+    from d2w.auth.models import UserSession
+    from d2w.core.extensions import db
+
+    method, template, expected_by_role = MATRIX[endpoint]
+    # Another person's session, to show that ending it is "not found" for everyone else.
+    other_session = app.test_client()
+    login(other_session, people["candidate2"].email)
+    with app.app_context():
+        session_id = db.session.scalar(
+            select(UserSession.id).where(UserSession.user_id == people["candidate2"].id).limit(1)
+        )
+    path = template.format(other=people["candidate2"].id, other_session=session_id)
+    client = signed_in_client(role)
+    if method == "GET":
+        response = client.get(path)
+    else:
+        token = csrf_token(client, "/auth/login" if role == "anon" else "/account/")
+        response = client.post(path, data={"csrf_token": token})
+    expected = expected_by_role[role]
+    if expected == L:
+        assert response.status_code == 302, (endpoint, role, response.status_code)
+        assert response.headers["Location"].startswith("/auth/login"), (endpoint, role)
+    elif expected == H:
+        assert response.status_code == 302, (endpoint, role, response.status_code)
+        assert response.headers["Location"] == "/home", (endpoint, role)
+    else:
+        assert response.status_code == expected, (endpoint, role, response.status_code)
+    response.close()
+
+
+@pytest.mark.parametrize("path", ["/users/999999", "/users/999999/edit"])
+def test_unknown_objects_are_404_for_those_who_may_use_the_page(client, people, path):
+    login(client, people["admin"].email)
+    assert client.get(path).status_code == 404
+
+
+def test_policies_are_shared_by_templates(client, people):
+    """The template asks the same policy as the route: no Invite button for non-admin staff."""
+    login(client, people["staff"].email)
+    page = client.get("/users/").get_data(as_text=True)
+    assert "Invite someone" not in page
+    assert 'href="/audit/"' not in page
+    c2 = client.application.test_client()
+    login(c2, people["admin"].email)
+    page = c2.get("/users/").get_data(as_text=True)
+    assert "Invite someone" in page
+    assert 'href="/audit/"' in page

@@ -1,0 +1,89 @@
+"""The append-only audit log and its admin page."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from d2w.audit import services as audit
+from d2w.audit.models import AuditEvent, AuditLogIsAppendOnly
+from d2w.core.extensions import db
+from tests.conftest import PASSWORD, login
+
+
+def test_events_carry_actor_request_id_and_ip(app, client, people):
+    response = login(client, people["staff"].email)
+    rid = response.headers["X-Request-ID"]
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login")).one()
+        assert event.actor_id == people["staff"].id
+        assert event.request_id == rid
+        assert event.ip == "127.0.0.1"
+        assert (event.object_type, event.object_id) == ("user", str(people["staff"].id))
+
+
+def test_failed_logins_are_recorded_without_the_password(app, client, people):
+    login(client, people["staff"].email, "my secret guess 123")
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).all()
+        assert len(events) == 1
+        dump = " ".join(f"{e.summary} {e.object_id}" for e in db.session.scalars(select(AuditEvent)))
+        assert "my secret guess" not in dump
+        assert PASSWORD not in dump
+
+
+def test_the_orm_refuses_to_change_or_delete_events(app, people):
+    with app.app_context():
+        event = audit.record(None, "test.event")
+        db.session.commit()
+        event.summary = "tampered"
+        with pytest.raises(AuditLogIsAppendOnly):
+            db.session.flush()
+        db.session.rollback()
+        db.session.delete(db.session.get(AuditEvent, event.id))
+        with pytest.raises(AuditLogIsAppendOnly):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_the_database_refuses_to_change_or_delete_events(app, people):
+    with app.app_context():
+        audit.record(None, "test.event")
+        db.session.commit()
+        for statement in ("UPDATE audit_events SET summary = 'x'", "DELETE FROM audit_events"):
+            with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
+                conn.execute(sa.text(statement))
+        assert db.session.scalar(select(sa.func.count()).select_from(AuditEvent)) >= 1
+
+
+def test_admin_can_filter_the_log(app, client, people):
+    login(client, people["candidate"].email, "wrong wrong wrong")
+    login(client, people["admin"].email)
+    page = client.get("/audit/?action=auth.login_failed").get_data(as_text=True)
+    assert "auth.login_failed" in page
+    assert "<code>auth.login</code>" not in page
+    page = client.get("/audit/?actor=ada").get_data(as_text=True)
+    assert "<code>auth.login</code>" in page
+    assert "auth.login_failed" not in page.split("<tbody>")[1]
+
+
+def test_audit_date_filter_validates(client, people):
+    login(client, people["admin"].email)
+    response = client.get("/audit/?date_from=2026-12-01&date_to=2026-11-01")
+    assert response.status_code == 200
+    assert "The end date must be on or after the start date." in response.get_data(as_text=True)
+    response = client.get("/audit/?date_from=not-a-date")
+    assert response.status_code == 200
+    assert "Not a valid date value" in response.get_data(as_text=True)
+
+
+def test_audit_dates_are_london_days(app, client, people):
+    from datetime import date
+
+    login(client, people["admin"].email)
+    today = date.today().isoformat()
+    page = client.get(f"/audit/?date_from={today}&date_to={today}").get_data(as_text=True)
+    assert "<code>auth.login</code>" in page
+    page = client.get("/audit/?date_to=2000-01-01").get_data(as_text=True)
+    assert "No events match these filters." in page

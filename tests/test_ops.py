@@ -1,0 +1,202 @@
+"""Health checks, CLI commands, logging and e-mail delivery."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from d2w.auth.models import User
+from d2w.core.extensions import db
+from tests.conftest import login
+
+
+def test_healthz_does_not_touch_the_database(client, app, monkeypatch):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_is_ready_when_migrated(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"database": "ok", "migrations": "ok"}
+
+
+def test_readyz_is_unavailable_when_migrations_are_behind(app, client):
+    import sqlalchemy as sa
+
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = 'old'"))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["migrations"].startswith("behind")
+    with app.app_context(), db.engine.begin() as conn:
+        from d2w.main.services import migration_heads
+
+        (head,) = migration_heads("migrations")
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = :h"), {"h": head})
+
+
+def test_readyz_is_unavailable_when_the_database_is_down(tmp_path):
+    from d2w import create_app
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/x.db"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"].startswith("unreachable")
+
+
+def test_create_admin_command(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["d2w", "create-admin", "--email", "Boss@Example.org", "--name", "Bo Boss", "--password-stdin"],
+        input="a strong admin passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin boss@example.org" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == "boss@example.org"))
+        assert user.role == "staff" and user.is_admin and user.password_hash.startswith("$argon2id$")
+    assert login(app.test_client(), "boss@example.org", "a strong admin passphrase").status_code == 302
+
+
+def test_create_admin_refuses_a_weak_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["d2w", "create-admin", "--email", "b@example.org", "--name", "B", "--password-stdin"], input="short\n"
+    )
+    assert result.exit_code != 0
+    assert "Use at least 12 characters" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "b@example.org")) is None
+
+
+def test_demo_command_loads_once_and_prints_logins(app):
+    from d2w.demo import DEMO_PASSWORD, DEMO_USERS
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["d2w", "demo"])
+    assert first.exit_code == 0, first.output
+    assert "Demo programme loaded." in first.output
+    assert DEMO_PASSWORD in first.output
+    for email, *_ in DEMO_USERS:
+        assert email in first.output
+    second = runner.invoke(args=["d2w", "demo"])
+    assert "already present" in second.output
+    with app.app_context():
+        roles = [u.role for u in db.session.scalars(select(User))]
+        assert roles.count("staff") == 2 and roles.count("mentor") == 2 and roles.count("candidate") == 4
+        admins = db.session.scalars(select(User).where(User.is_admin.is_(True))).all()
+        assert len(admins) == 1
+    assert login(app.test_client(), "admin@example.org", DEMO_PASSWORD).status_code == 302
+
+
+def test_purge_sessions_command(app, client, people):
+    login(client, people["staff"].email)
+    result = app.test_cli_runner().invoke(args=["d2w", "purge-sessions", "--days", "0"])
+    assert result.exit_code == 0
+    assert "Deleted 0 session(s)" in result.output  # the live one is kept
+
+
+def test_request_logs_carry_the_request_id_and_no_personal_data(app, client, people):
+    from d2w.core.logging import JsonFormatter, RequestIdFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("d2w")
+    logger.addHandler(handler)
+    try:
+        client.get("/auth/login")
+        response = login(client, people["staff"].email)
+        client.get("/auth/set-password/secret-token-in-path")
+        client.get("/users/?q=Chidi")
+    finally:
+        logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    posts = [entry for entry in lines if entry.get("method") == "POST"]
+    assert posts and posts[0]["request_id"] == response.headers["X-Request-ID"]
+    assert posts[0]["route"] == "/auth/login"
+    text = stream.getvalue()
+    assert people["staff"].email not in text
+    assert "secret-token-in-path" not in text
+    assert "Chidi" not in text
+
+
+def test_outbox_mail(app):
+    from d2w.core import mail
+
+    with app.test_request_context():
+        mail.send(
+            "x@example.org", "Hello", "invitation.txt", user=type("U", (), {"name": "X"})(), link="L", invite_days=7
+        )
+    from pathlib import Path
+
+    messages = mail.read_outbox(Path(app.config["MAIL_OUTBOX_DIR"]))
+    assert messages[0]["Subject"] == "Hello"
+    assert "Hello X" in messages[0].get_content()
+
+
+def test_smtp_mail_uses_the_settings(app, monkeypatch):
+    from d2w.core import mail
+
+    sent = {}
+
+    class FakeSMTP:
+        def __init__(self, host, port, timeout):
+            sent["server"] = (host, port, timeout)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def starttls(self, context):
+            sent["tls"] = True
+
+        def login(self, user, password):
+            sent["login"] = (user, password)
+
+        def send_message(self, msg):
+            sent["to"] = msg["To"]
+
+    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSMTP)
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="smtp.example.org", MAIL_USERNAME="u", MAIL_PASSWORD="p")
+    with app.test_request_context():
+        mail.send("y@example.org", "Hi", "invitation.txt", user=type("U", (), {"name": "Y"})(), link="L", invite_days=7)
+    assert sent == {"server": ("smtp.example.org", 587, 10), "tls": True, "login": ("u", "p"), "to": "y@example.org"}
+
+
+def test_smtp_failure_is_a_mail_error_and_invite_still_saves(app, client, people, monkeypatch):
+    from d2w.core import mail
+
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("no server")
+
+    monkeypatch.setattr(mail.smtplib, "SMTP", refuse)
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="smtp.example.org")
+    login(client, people["admin"].email)
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/users/invite")
+    response = client.post(
+        "/users/invite", data={"csrf_token": token, "name": "Ivy Invite", "email": "ivy@example.org", "role": "mentor"}
+    )
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "could not be sent" in page
+    assert "Resend invitation" in page
+
+
+@pytest.mark.parametrize("bad", ["nope", ""])
+def test_unknown_mail_backend_is_an_error(app, bad):
+    from d2w.core import mail
+
+    app.config["MAIL_BACKEND"] = bad
+    with app.test_request_context(), pytest.raises(mail.MailError):
+        mail.send("x@example.org", "S", "invitation.txt", user=type("U", (), {"name": "X"})(), link="L", invite_days=7)
