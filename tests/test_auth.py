@@ -425,3 +425,31 @@ def test_emails_hold_no_password_or_sensitive_data(app, client, people, outbox):
     with app.app_context():
         hashed = db.session.get(User, people["staff"].id).password_hash
     assert hashed not in body
+
+
+def test_rate_limit_works_with_a_shared_redis_store(database_url, tmp_path, people):
+    """Production keeps rate-limit counters in Redis, shared by every worker."""
+    import os
+
+    url = os.environ.get("D2W_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set D2W_TEST_REDIS_URL to run against Redis (CI does)")
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+    from d2w import create_app
+
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_STORAGE_URI": url,
+        "LOGIN_RATE_LIMIT": "2 per minute",
+        "MAIL_OUTBOX_DIR": str(tmp_path),
+    }
+    worker_a, worker_b = create_app("testing", settings), create_app("testing", settings)
+    assert login(worker_a.test_client(), "x@example.org", "wrong wrong wrong").status_code == 401
+    assert login(worker_b.test_client(), "y@example.org", "wrong wrong wrong").status_code == 401
+    # The third attempt from the same address is refused, whichever worker gets it.
+    assert login(worker_a.test_client(), "z@example.org", "wrong wrong wrong").status_code == 429
+    store = redis.Redis.from_url(url)
+    assert any(b"auth.login" in key or b"LIMITER" in key for key in store.keys("*")), store.keys("*")
+    store.flushdb()
