@@ -150,3 +150,19 @@ def test_bad_page_and_sort_arguments_never_fail(client, people):
     login(client, people["staff"].email)
     for qs in ("page=-1", "page=abc", "page=99999999999", "sort=password_hash", "sort=name&dir=sideways", "role=%00"):
         assert client.get(f"/users/?{qs}").status_code == 200, qs
+
+
+def test_error_page_still_answers_when_the_database_is_down(app, client, people, monkeypatch):
+    from d2w.auth import services
+
+    login(client, people["staff"].email)
+
+    def db_down(raw):
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setattr(services, "load_session", db_down)
+    response = client.get("/home")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Sorry, something went wrong" in body
+    assert "database unreachable" not in body

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -24,18 +25,23 @@ MESSAGES = {
 }
 
 
+BARE_PAGE = (
+    '<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>{title}</title>'
+    '<link rel="stylesheet" href="/static/css/app.css"></head><body><main id="main" class="wrap">'
+    '<h1>{title}</h1><p>{message}</p><p><a href="/">Go to the home page</a></p></main></body></html>'
+)
+
+
 def render_error(code: int, title: str | None = None, message: str | None = None, retry_after: int | None = None):
     default_title, default_message = MESSAGES.get(code, MESSAGES[500])
-    body = render_template(
-        "errors/error.html",
-        code=code,
-        title=title or default_title,
-        message=message or default_message,
-    )
-    response = (body, code)
-    if retry_after:
-        return body, code, {"Retry-After": str(retry_after)}
-    return response
+    title, message = title or default_title, message or default_message
+    try:
+        body = render_template("errors/error.html", code=code, title=title, message=message)
+    except Exception:  # noqa: BLE001 - e.g. the database is down: still answer with a page
+        log.exception("could not render the error page; sending the bare one")
+        body = BARE_PAGE.format(title=escape(title), message=escape(message))
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return body, code, headers
 
 
 def register(app: Flask) -> None:
