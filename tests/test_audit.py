@@ -87,3 +87,13 @@ def test_audit_dates_are_london_days(app, client, people):
     assert "<code>auth.login</code>" in page
     page = client.get("/audit/?date_to=2000-01-01").get_data(as_text=True)
     assert "No events match these filters." in page
+
+
+def test_audit_filters_by_object(app, client, people):
+    login(app.test_client(), people["candidate"].email)
+    login(app.test_client(), people["mentor"].email)
+    login(client, people["admin"].email)
+    page = client.get(f"/audit/?object_type=user&object_id={people['mentor'].id}").get_data(as_text=True)
+    rows = page.split("<tbody>")[1]
+    assert f"user {people['mentor'].id}</a>" in rows
+    assert f"user {people['candidate'].id}</a>" not in rows

@@ -197,3 +197,42 @@ def test_audit_page_query_count_is_bounded(app, client, people, make):
     with count_queries(app) as many:
         client.get("/audit/")
     assert len(few) == len(many)
+
+
+def test_invite_form_has_no_default_role(client, people):
+    login(client, people["admin"].email)
+    page = client.get("/users/invite").get_data(as_text=True)
+    assert '<option selected value="">Choose a role</option>' in page
+    token = csrf_token(client, "/users/invite")
+    response = client.post(
+        "/users/invite", data={"csrf_token": token, "name": "A B", "email": "ab@example.org", "role": ""}
+    )
+    assert "Choose a role." in response.get_data(as_text=True)
+
+
+def test_destructive_buttons_ask_for_confirmation(client, people):
+    login(client, people["admin"].email)
+    page = client.get(f"/users/{people['mentor'].id}").get_data(as_text=True)
+    assert 'data-confirm="Deactivate Meera Mentor?' in page
+
+
+@pytest.mark.parametrize(
+    "ua,expected",
+    [
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
+            "Safari on iPhone",
+        ),
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0", "Firefox on Windows"),
+        ("", "Unknown browser"),
+        (None, "Unknown browser"),
+    ],
+)
+def test_browser_summary(ua, expected):
+    from d2w.core.templating import browser_summary
+
+    assert browser_summary(ua) == expected

@@ -16,6 +16,7 @@ class AuditFilterForm(FlaskForm):
     action = SelectField("Action", choices=choices([("", "Any action")]), validate_choice=False)
     actor = StringField("Done by (name or e-mail)", validators=[Optional(), Length(max=100)])
     object_type = SelectField("Object", choices=choices([("", "Any object")]), validate_choice=False)
+    object_id = StringField("Object id", validators=[Optional(), Length(max=64)])
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     submit = SubmitField("Filter")

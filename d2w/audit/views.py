@@ -44,6 +44,8 @@ def index():
             stmt = stmt.where(AuditEvent.action == form.action.data)
         if form.object_type.data:
             stmt = stmt.where(AuditEvent.object_type == form.object_type.data)
+        if form.object_id.data:
+            stmt = stmt.where(AuditEvent.object_id == form.object_id.data.strip())
         if form.actor.data:
             like = f"%{form.actor.data.strip().lower()}%"
             stmt = stmt.join(User, User.id == AuditEvent.actor_id).where(

@@ -16,6 +16,37 @@ def format_datetime(value, fmt: str = "%-d %b %Y, %H:%M") -> str:
     return value.astimezone(LONDON).strftime(fmt)
 
 
+def browser_summary(user_agent: str | None) -> str:
+    """A short, readable name for a browser from its user-agent string ("Chrome on Linux")."""
+    ua = user_agent or ""
+    browser = "Unknown browser"
+    for token, name in (
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+    ):
+        if token in ua:
+            browser = name
+            break
+    system = ""
+    for token, name in (
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    ):
+        if token in ua:
+            system = name
+            break
+    return f"{browser} on {system}" if system else browser
+
+
 def url_with(**changes) -> str:
     """The current page's URL with some query arguments changed (for sorting and paging)."""
     args = request.args.to_dict()
@@ -61,3 +92,4 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["browser_summary"] = browser_summary

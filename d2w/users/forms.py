@@ -19,7 +19,12 @@ class InviteUserForm(FlaskForm):
         description="The invitation link is sent here. It works once and expires after 7 days.",
         validators=[DataRequired("Enter an e-mail address."), Length(max=254)],
     )
-    role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[InputRequired("Choose a role.")])
+    role = SelectField(
+        "Role",
+        choices=choices([("", "Choose a role"), *ROLE_CHOICES]),
+        default="",
+        validators=[DataRequired("Choose a role.")],
+    )
     is_admin = BooleanField("Admin (staff only): can invite people, change roles and read the audit log")
     submit = SubmitField("Send invitation")
 
