@@ -2,3 +2,12 @@
 
 from d2w.audit.models import AuditEvent  # noqa: F401
 from d2w.auth.models import AuthToken, LoginThrottle, User, UserSession  # noqa: F401
+from d2w.candidates.models import (  # noqa: F401
+    CandidateProfile,
+    ConsentRecord,
+    ProfileLanguage,
+    SensitiveAnswer,
+    StageChange,
+)
+from d2w.cohorts.models import Cohort, Enrolment  # noqa: F401
+from d2w.programme.models import Attendance, ProgrammeSession  # noqa: F401

@@ -1,0 +1,1 @@
+"""Candidate profiles, their pipeline stage, and self-declared sensitive data with consent."""

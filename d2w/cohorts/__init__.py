@@ -1,0 +1,1 @@
+"""Cohorts, enrolments and the CSV import of candidates."""

@@ -1,0 +1,1 @@
+"""Skills sessions (ProgrammeSession), attendance registers and calendar feeds."""

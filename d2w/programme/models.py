@@ -1,0 +1,73 @@
+"""Skills sessions and attendance. Named ProgrammeSession: `session` means two other things in Flask."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from d2w.auth.models import User
+from d2w.cohorts.models import Cohort
+from d2w.core.db import UTCDateTime, utcnow
+from d2w.core.extensions import db
+from d2w.programme.skills import ATTENDANCE_LABELS, SKILL_LABELS, SKILL_VALUES
+
+
+class ProgrammeSession(db.Model):
+    __tablename__ = "programme_sessions"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("skill_area IN (" + ", ".join(f"'{v}'" for v in SKILL_VALUES) + ")", name="skill_known"),
+        CheckConstraint("title <> ''", name="title_present"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    skill_area: Mapped[str] = mapped_column(String(30))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str | None] = mapped_column(String(255))
+    online_url: Mapped[str | None] = mapped_column(String(500))
+    facilitator: Mapped[str | None] = mapped_column(String(120))
+    notes: Mapped[str | None] = mapped_column(Text)
+    series_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped each time the register is saved: two people saving at once cannot both win.
+    register_version: Mapped[int] = mapped_column(Integer, default=0)
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    cohort: Mapped[Cohort] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def skill_label(self) -> str:
+        return SKILL_LABELS[self.skill_area]
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class Attendance(db.Model):
+    __tablename__ = "attendances"
+    __table_args__ = (
+        UniqueConstraint("session_id", "profile_id"),
+        CheckConstraint("status IN ('present', 'late', 'excused', 'absent')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("programme_sessions.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("candidate_profiles.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    marked_by: Mapped[User | None] = relationship(lazy="raise")
+
+    @property
+    def status_label(self) -> str:
+        return ATTENDANCE_LABELS[self.status]
