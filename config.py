@@ -94,6 +94,12 @@ class Config:
     # Lists
     PAGE_SIZE = 25
 
+    # Programme: a candidate is "at risk" after this many absences in a row (excused ones do
+    # not count as absences).
+    AT_RISK_CONSECUTIVE_ABSENCES = 2
+    # Largest CSV of candidates accepted for import, in rows.
+    IMPORT_MAX_ROWS = 500
+
     # The seat data (used by the seats domain).
     SEAT_DATA_DIR = str(ROOT.parent / "shared" / "data" / "seats")
 

@@ -81,10 +81,13 @@ def _register_blueprints(app: Flask) -> None:
     from d2w.audit.views import bp as audit_bp
     from d2w.auth.views import account_bp
     from d2w.auth.views import bp as auth_bp
+    from d2w.candidates.views import bp as candidates_bp
+    from d2w.cohorts.views import bp as cohorts_bp
     from d2w.main.views import bp as main_bp
+    from d2w.programme.views import bp as programme_bp
     from d2w.users.views import bp as users_bp
 
-    for bp in (main_bp, auth_bp, account_bp, users_bp, audit_bp):
+    for bp in (main_bp, auth_bp, account_bp, users_bp, audit_bp, candidates_bp, cohorts_bp, programme_bp):
         app.register_blueprint(bp)
 
 

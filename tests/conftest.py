@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from d2w import create_app
+from d2w.auth.models import User
 from d2w.core.extensions import db
 
 TEST_DATABASE_URL = os.environ.get("D2W_TEST_DATABASE_URL", "").strip()
@@ -131,6 +132,50 @@ class Factory:
             db.session.commit()
             user_id = user.id
         return UserRef(user_id, email, name, role, is_admin)
+
+    def cohort(self, name=None, *, capacity=30, focus="both", region="London", start=None, end=None, admin=None):
+        """A cohort created by a throwaway staff admin. Returns its id."""
+        from datetime import date
+
+        from d2w.cohorts import services as cohorts
+
+        self.n += 1
+        actor = admin or self.user("staff", is_admin=True)
+        with self.app.app_context():
+            staff = db.session.get(User, actor.id)
+            cohort = cohorts.create_cohort(
+                staff,
+                cohorts.CohortFields(
+                    name=name or f"Cohort {self.n}",
+                    focus=focus,
+                    intake_start=start or date(2026, 9, 1),
+                    intake_end=end or date(2027, 7, 31),
+                    capacity=capacity,
+                    region=region,
+                ),
+            )
+            db.session.commit()
+            return cohort.id
+
+    def enrol(self, cohort_id, candidate, *, status="active"):
+        """Enrol a candidate (a UserRef) in a cohort. Returns the profile id."""
+        from d2w.candidates.services import profile_of
+        from d2w.cohorts import services as cohorts
+        from d2w.cohorts.models import Cohort
+
+        staff = self.user("staff")
+        with self.app.app_context():
+            actor = db.session.get(User, staff.id)
+            profile = profile_of(db.session.get(User, candidate.id))
+            cohorts.enrol(actor, db.session.get(Cohort, cohort_id), profile, status=status)
+            db.session.commit()
+            return profile.id
+
+    def profile_id(self, candidate):
+        from d2w.candidates.services import profile_of
+
+        with self.app.app_context():
+            return profile_of(db.session.get(User, candidate.id)).id
 
 
 class UserRef:

@@ -50,6 +50,10 @@ def create_user(
     db.session.flush()
     if password is not None:
         auth.set_password(user, password)
+    if user.role == Role.CANDIDATE:
+        from d2w.candidates.services import ensure_profile
+
+        ensure_profile(user)
     audit.record(actor, "user.created", user, summary=f"role {user.role_label}")
     return user
 
@@ -95,6 +99,10 @@ def update_user(actor: User, user: User, *, name: str, role: str, is_admin: bool
         db.session.flush()
     except StaleDataError:
         raise Conflict("Somebody else changed this account while you were editing it.") from None
+    if user.role == Role.CANDIDATE:
+        from d2w.candidates.services import ensure_profile
+
+        ensure_profile(user)
     if user.role_label != old_label:
         audit.record(actor, "user.role_changed", user, summary=f"{old_label} → {user.role_label}")
         # A new role means new permissions: start again with a fresh sign-in.

@@ -1,0 +1,277 @@
+"""Business verbs for candidate profiles, stages and sensitive answers.
+
+Services take the acting user, flush, and raise domain errors; they never commit.
+Sensitive values never reach the audit log, logs or e-mail: events name the field, not the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from d2w.audit import services as audit
+from d2w.auth.models import User
+from d2w.candidates import policy
+from d2w.candidates.choices import (
+    APPROVED_LIST_LABELS,
+    CONSENT_VERSION,
+    ETHNIC_GROUP_LABELS,
+    EU_VOTE_LABELS,
+    PREFER_NOT_TO_SAY,
+    SENSITIVE_FIELDS,
+    STAGE_LABELS,
+)
+from d2w.candidates.models import CandidateProfile, ConsentRecord, ProfileLanguage, SensitiveAnswer, StageChange
+from d2w.core.errors import Conflict, DomainError, Forbidden
+from d2w.core.extensions import db
+from d2w.core.regions import canonical_region
+
+
+def ensure_profile(user: User) -> CandidateProfile:
+    """Every candidate account has exactly one profile (created with it)."""
+    profile = db.session.scalar(select(CandidateProfile).where(CandidateProfile.user_id == user.id))
+    if profile is None:
+        profile = CandidateProfile(user_id=user.id, user=user)
+        db.session.add(profile)
+        db.session.flush()
+    return profile
+
+
+def profile_of(user: User) -> CandidateProfile | None:
+    return db.session.scalar(select(CandidateProfile).where(CandidateProfile.user_id == user.id))
+
+
+def clean_languages(raw: str | list[str] | None) -> list[str]:
+    """Split "English; Bengali, Sylheti" into tidy, distinct names (case-insensitively)."""
+    if raw is None:
+        return []
+    parts = raw if isinstance(raw, list) else raw.replace(";", ",").split(",")
+    seen, out = set(), []
+    for part in parts:
+        name = " ".join(part.split())
+        if not name:
+            continue
+        if len(name) > 60:
+            raise DomainError(f"“{name[:20]}…” is too long for a language name.", field="languages")
+        key = name.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(name[:1].upper() + name[1:])
+    if len(out) > 20:
+        raise DomainError("List at most 20 languages.", field="languages")
+    return out
+
+
+def check_region(region: str | None, field: str = "home_region") -> str | None:
+    if not region:
+        return None
+    canonical = canonical_region(region)
+    if canonical is None:
+        raise DomainError("Choose a UK nation or region from the list.", field=field)
+    return canonical
+
+
+@dataclass
+class ProfileChanges:
+    phone: str | None = None
+    postcode: str | None = None
+    home_region: str | None = None
+    home_borough: str | None = None
+    languages: list[str] | str | None = None
+    community_links: str | None = None
+    is_councillor: bool = False
+    is_association_officer: bool = False
+    friends_of_groups: str | None = None
+
+
+def update_profile(actor: User, profile: CandidateProfile, changes: ProfileChanges, *, version: int) -> None:
+    if not policy.can_edit_profile(actor, profile):
+        raise Forbidden("You cannot change this profile.")
+    if version != profile.version:
+        raise Conflict(
+            "Somebody else changed this profile while you were editing it. Check the current details and try again."
+        )
+    profile.phone = (changes.phone or "").strip() or None
+    profile.postcode = (changes.postcode or "").strip().upper() or None
+    profile.home_region = check_region(changes.home_region)
+    profile.home_borough = (changes.home_borough or "").strip() or None
+    profile.community_links = (changes.community_links or "").strip() or None
+    profile.is_councillor = bool(changes.is_councillor)
+    profile.is_association_officer = bool(changes.is_association_officer)
+    profile.friends_of_groups = (changes.friends_of_groups or "").strip() or None
+    wanted = clean_languages(changes.languages)
+    current = {lang.language.casefold(): lang for lang in profile.languages}
+    profile.languages = [current.get(name.casefold()) or ProfileLanguage(language=name) for name in wanted]
+    profile.version = version + 1
+    db.session.flush()
+    audit.record(actor, "candidate.profile_updated", profile)
+
+
+def set_approved_list(actor: User, profile: CandidateProfile, status: str, when: date | None) -> None:
+    if not policy.can_manage_programme(actor):
+        raise Forbidden("Only staff record approved-list decisions.")
+    if status not in APPROVED_LIST_LABELS:
+        raise DomainError("Choose an approved-list status.", field="approved_list_status")
+    if status in ("approved", "not_approved") and when is None:
+        raise DomainError("Enter the date of the decision.", field="approved_list_date")
+    profile.approved_list_status = status
+    profile.approved_list_date = when
+    db.session.flush()
+    audit.record(actor, "candidate.approved_list_changed", profile, summary=APPROVED_LIST_LABELS[status])
+
+
+def change_stage(actor: User, profile: CandidateProfile, to_stage: str, reason: str) -> StageChange:
+    """Move a candidate along the pipeline, keeping who moved them, when and why."""
+    if not policy.can_manage_programme(actor):
+        raise Forbidden("Only staff move candidates between stages.")
+    if to_stage not in STAGE_LABELS:
+        raise DomainError("Choose a stage.", field="stage")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DomainError("Say why the stage is changing.", field="reason")
+    if len(reason) > 500:
+        raise DomainError("Keep the reason under 500 characters.", field="reason")
+    if to_stage == profile.stage:
+        raise DomainError("The candidate is already at that stage.", field="stage")
+    change = StageChange(
+        profile_id=profile.id,
+        from_stage=profile.stage,
+        to_stage=to_stage,
+        reason=reason,
+        changed_by_id=actor.id if actor else None,
+    )
+    db.session.add(change)
+    audit.record(
+        actor, "candidate.stage_changed", profile, summary=f"{STAGE_LABELS[profile.stage]} → {STAGE_LABELS[to_stage]}"
+    )
+    profile.stage = to_stage
+    db.session.flush()
+    return change
+
+
+def stage_history(profile: CandidateProfile) -> list[StageChange]:
+    return db.session.scalars(
+        select(StageChange)
+        .where(StageChange.profile_id == profile.id)
+        .order_by(StageChange.changed_at.desc(), StageChange.id.desc())
+    ).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Sensitive answers
+
+
+def _valid_value(field: str, value: str) -> str:
+    if field not in SENSITIVE_FIELDS:
+        raise DomainError("Unknown question.")
+    if field == "ethnic_group":
+        if value not in ETHNIC_GROUP_LABELS:
+            raise DomainError("Choose an ethnic group, or “Prefer not to say”.", field=field)
+        return value
+    if field == "eu_ref_vote":
+        if value not in EU_VOTE_LABELS:
+            raise DomainError("Choose how you voted, or “Prefer not to say”.", field=field)
+        return value
+    if value == PREFER_NOT_TO_SAY:
+        return value
+    try:
+        born = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise DomainError("Enter a real date of birth, for example 1994-03-27.", field=field) from None
+    today = date.today()
+    if born > today or born.year < today.year - 120:
+        raise DomainError("Enter a real date of birth, for example 1994-03-27.", field=field)
+    return born.isoformat()
+
+
+def record_sensitive(
+    actor: User, profile: CandidateProfile, field: str, value: str, *, consent: bool
+) -> SensitiveAnswer:
+    """Store (or change) one answer under a fresh consent record. Without consent nothing is stored."""
+    if not policy.can_edit_sensitive(actor, profile):
+        raise Forbidden("You cannot change these answers.")
+    value = _valid_value(field, value)
+    if not consent:
+        raise DomainError("Tick the consent box to save this answer.", field=f"{field}_consent")
+    record = ConsentRecord(
+        profile_id=profile.id, field=field, action="given", text_version=CONSENT_VERSION, entered_by_id=actor.id
+    )
+    db.session.add(record)
+    db.session.flush()
+    answer = db.session.scalar(
+        select(SensitiveAnswer).where(SensitiveAnswer.profile_id == profile.id, SensitiveAnswer.field == field)
+    )
+    if answer is None:
+        answer = SensitiveAnswer(profile_id=profile.id, field=field, value=value, consent_id=record.id)
+        db.session.add(answer)
+    else:
+        answer.value = value
+        answer.consent_id = record.id
+    db.session.flush()
+    audit.record(actor, "sensitive.recorded", profile, summary=SENSITIVE_FIELDS[field])
+    return answer
+
+
+def withdraw_consent(actor: User, profile: CandidateProfile, field: str) -> bool:
+    """Delete an answer and record the withdrawal. Returns False if there was nothing to delete."""
+    if not policy.can_edit_sensitive(actor, profile):
+        raise Forbidden("You cannot change these answers.")
+    if field not in SENSITIVE_FIELDS:
+        raise DomainError("Unknown question.")
+    answer = db.session.scalar(
+        select(SensitiveAnswer).where(SensitiveAnswer.profile_id == profile.id, SensitiveAnswer.field == field)
+    )
+    if answer is None:
+        return False
+    db.session.delete(answer)
+    db.session.add(
+        ConsentRecord(
+            profile_id=profile.id, field=field, action="withdrawn", text_version=CONSENT_VERSION, entered_by_id=actor.id
+        )
+    )
+    db.session.flush()
+    audit.record(actor, "sensitive.consent_withdrawn", profile, summary=SENSITIVE_FIELDS[field])
+    return True
+
+
+@dataclass
+class SensitiveView:
+    """What a permitted reader sees: per field, the stored value (or None for not answered)."""
+
+    answers: dict[str, str | None]
+    consents: list[ConsentRecord]
+
+    def label(self, field: str) -> str:
+        value = self.answers.get(field)
+        if value is None:
+            return "Not answered"
+        if value == PREFER_NOT_TO_SAY:
+            return "Prefer not to say"
+        if field == "ethnic_group":
+            return ETHNIC_GROUP_LABELS[value]
+        if field == "eu_ref_vote":
+            return EU_VOTE_LABELS[value]
+        return date.fromisoformat(value).strftime("%-d %B %Y")
+
+
+def read_sensitive(actor: User, profile: CandidateProfile) -> SensitiveView:
+    """The sensitive answers, for staff or the candidate. Every read by staff is audited."""
+    if not policy.can_view_sensitive(actor, profile):
+        raise Forbidden("You cannot see these answers.")
+    rows = db.session.scalars(select(SensitiveAnswer).where(SensitiveAnswer.profile_id == profile.id)).all()
+    consents = db.session.scalars(
+        select(ConsentRecord)
+        .where(ConsentRecord.profile_id == profile.id)
+        .order_by(ConsentRecord.at.desc(), ConsentRecord.id.desc())
+    ).all()
+    if not policy.is_own_profile(actor, profile):
+        audit.record(actor, "sensitive.viewed", profile)
+    answers = dict.fromkeys(SENSITIVE_FIELDS)
+    answers.update({row.field: row.value for row in rows})
+    return SensitiveView(answers=answers, consents=list(consents))
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

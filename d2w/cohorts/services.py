@@ -1,0 +1,230 @@
+"""Business verbs for cohorts and enrolments.
+
+Capacity is enforced by the database: a place is taken with one conditional UPDATE
+(``places_taken + n <= capacity``), so two people enrolling into the last place at once cannot
+both succeed, and a CHECK constraint backs it up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, update
+
+from d2w.audit import services as audit
+from d2w.auth import services as auth
+from d2w.auth.models import TokenPurpose, User
+from d2w.candidates import policy as candidate_policy
+from d2w.candidates.models import CandidateProfile
+from d2w.candidates.services import change_stage, check_region
+from d2w.cohorts.models import FOCUS_LABELS, HOLDS_PLACE, Cohort, Enrolment
+from d2w.core.db import utcnow
+from d2w.core.errors import Conflict, DomainError, Forbidden
+from d2w.core.extensions import db
+
+
+def _require_staff(actor: User) -> None:
+    if not candidate_policy.can_manage_programme(actor):
+        raise Forbidden("Only staff manage cohorts.")
+
+
+@dataclass
+class CohortFields:
+    name: str
+    focus: str
+    intake_start: date
+    intake_end: date
+    capacity: int
+    region: str | None = None
+
+
+def _check(fields: CohortFields, *, exclude_id: int | None = None, places_taken: int = 0) -> CohortFields:
+    name = " ".join((fields.name or "").split())
+    if not name:
+        raise DomainError("Enter a name for the cohort.", field="name")
+    if len(name) > 120:
+        raise DomainError("Keep the name under 120 characters.", field="name")
+    stmt = select(Cohort.id).where(func.lower(Cohort.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Cohort.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise DomainError("There is already a cohort with this name.", field="name")
+    if fields.focus not in FOCUS_LABELS:
+        raise DomainError("Choose the cohort's focus.", field="focus")
+    if fields.intake_start is None:
+        raise DomainError("Enter the intake start date.", field="intake_start")
+    if fields.intake_end is None:
+        raise DomainError("Enter the intake end date.", field="intake_end")
+    if fields.intake_end < fields.intake_start:
+        raise DomainError("The intake must end on or after its start.", field="intake_end")
+    if fields.capacity is None or fields.capacity < 1 or fields.capacity > 1000:
+        raise DomainError("Capacity must be a whole number from 1 to 1,000.", field="capacity")
+    if fields.capacity < places_taken:
+        raise DomainError(f"{places_taken} places are already taken: capacity cannot be lower.", field="capacity")
+    return CohortFields(
+        name=name,
+        focus=fields.focus,
+        intake_start=fields.intake_start,
+        intake_end=fields.intake_end,
+        capacity=fields.capacity,
+        region=check_region(fields.region, field="region"),
+    )
+
+
+def create_cohort(actor: User, fields: CohortFields) -> Cohort:
+    _require_staff(actor)
+    f = _check(fields)
+    cohort = Cohort(
+        name=f.name,
+        focus=f.focus,
+        intake_start=f.intake_start,
+        intake_end=f.intake_end,
+        capacity=f.capacity,
+        region=f.region,
+    )
+    db.session.add(cohort)
+    db.session.flush()
+    audit.record(actor, "cohort.created", cohort)
+    return cohort
+
+
+def update_cohort(actor: User, cohort: Cohort, fields: CohortFields, *, version: int) -> Cohort:
+    _require_staff(actor)
+    if version != cohort.version:
+        raise Conflict(
+            "Somebody else changed this cohort while you were editing it. Check the current details and try again."
+        )
+    f = _check(fields, exclude_id=cohort.id, places_taken=cohort.places_taken)
+    cohort.name, cohort.focus, cohort.region = f.name, f.focus, f.region
+    cohort.intake_start, cohort.intake_end, cohort.capacity = f.intake_start, f.intake_end, f.capacity
+    cohort.version = version + 1
+    db.session.flush()
+    audit.record(actor, "cohort.updated", cohort)
+    return cohort
+
+
+def close_cohort(actor: User, cohort: Cohort) -> None:
+    """Close a cohort: no more enrolments; active candidates are marked as having completed it."""
+    _require_staff(actor)
+    if not cohort.is_open:
+        raise DomainError("This cohort is already closed.")
+    cohort.status = "closed"
+    cohort.closed_at = utcnow()
+    cohort.version += 1
+    db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "active")
+        .values(status="completed", ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    audit.record(actor, "cohort.closed", cohort)
+
+
+def reopen_cohort(actor: User, cohort: Cohort) -> None:
+    _require_staff(actor)
+    if cohort.is_open:
+        raise DomainError("This cohort is already open.")
+    cohort.status = "open"
+    cohort.closed_at = None
+    cohort.version += 1
+    db.session.flush()
+    audit.record(actor, "cohort.reopened", cohort)
+
+
+def take_places(cohort_id: int, n: int) -> bool:
+    """Atomically take n places; False if the cohort has fewer left (nothing changes then)."""
+    result = db.session.execute(
+        update(Cohort)
+        .where(Cohort.id == cohort_id, Cohort.places_taken + n <= Cohort.capacity, Cohort.status == "open")
+        .values(places_taken=Cohort.places_taken + n)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _release_place(cohort_id: int) -> None:
+    db.session.execute(
+        update(Cohort)
+        .where(Cohort.id == cohort_id, Cohort.places_taken > 0)
+        .values(places_taken=Cohort.places_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def enrol(actor: User, cohort: Cohort, profile: CandidateProfile, *, status: str = "active") -> Enrolment:
+    """Put a candidate in a cohort, taking a place. A withdrawn enrolment is renewed."""
+    _require_staff(actor)
+    if status not in ("invited", "active"):
+        raise DomainError("New enrolments are invited or active.")
+    if not cohort.is_open:
+        raise DomainError("This cohort is closed.")
+    existing = db.session.scalar(
+        select(Enrolment).where(Enrolment.cohort_id == cohort.id, Enrolment.profile_id == profile.id)
+    )
+    if existing is not None and existing.holds_place:
+        raise DomainError(f"{profile.name} is already in this cohort.", field="candidate")
+    if not take_places(cohort.id, 1):
+        raise DomainError(f"{cohort.name} is full ({cohort.capacity} places).", field="candidate")
+    if existing is not None:
+        existing.status, existing.ended_at, existing.enrolled_at = status, None, utcnow()
+        enrolment = existing
+    else:
+        enrolment = Enrolment(cohort_id=cohort.id, profile_id=profile.id, status=status, enrolled_by_id=actor.id)
+        db.session.add(enrolment)
+    db.session.flush()
+    db.session.refresh(cohort)
+    if profile.stage == "prospective":
+        change_stage(actor, profile, "in_programme", f"Enrolled in {cohort.name}")
+    audit.record(actor, "cohort.enrolled", enrolment, summary=cohort.name)
+    return enrolment
+
+
+def withdraw(actor: User, enrolment: Enrolment) -> None:
+    _require_staff(actor)
+    if enrolment.status == "withdrawn":
+        raise DomainError("This candidate has already withdrawn from the cohort.")
+    held = enrolment.holds_place
+    enrolment.status = "withdrawn"
+    enrolment.ended_at = utcnow()
+    if held:
+        _release_place(enrolment.cohort_id)
+    db.session.flush()
+    audit.record(actor, "cohort.withdrawn", enrolment, summary=enrolment.cohort.name)
+
+
+def set_enrolment_status(actor: User, enrolment: Enrolment, status: str) -> None:
+    """Move between invited, active and completed (withdrawal has its own verb)."""
+    _require_staff(actor)
+    if status not in ("invited", "active", "completed"):
+        raise DomainError("Choose invited, active or completed.")
+    if enrolment.status == "withdrawn":
+        raise DomainError("Enrol the candidate again instead.")
+    enrolment.status = status
+    db.session.flush()
+
+
+def roster(cohort_id: int) -> list[tuple[Enrolment, CandidateProfile]]:
+    """The candidates holding a place in a cohort, by name (one query)."""
+    rows = db.session.execute(
+        select(Enrolment, CandidateProfile)
+        .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+        .order_by(func.lower(User.name), User.id)
+    ).all()
+    return [(e, p) for e, p in rows]
+
+
+def invite_enrolled(actor: User, cohort: Cohort) -> list[tuple[User, str]]:
+    """New invitation links for enrolled candidates who have not made their account yet."""
+    _require_staff(actor)
+    out = []
+    for _, profile in roster(cohort.id):
+        user = profile.user
+        if user.active and not user.has_password:
+            raw = auth.issue_token(user, TokenPurpose.INVITE, created_by=actor)
+            audit.record(actor, "user.invited", user, summary=f"via cohort {cohort.name}")
+            out.append((user, raw))
+    return out

@@ -1,0 +1,7 @@
+"""Views of the cohorts domain."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
