@@ -436,7 +436,8 @@ def test_rate_limit_works_with_a_shared_redis_store(database_url, tmp_path, peop
         pytest.skip("set D2W_TEST_REDIS_URL to run against Redis (CI does)")
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    with redis.Redis.from_url(url) as store:
+        store.flushdb()
     from d2w import create_app
 
     settings = {
@@ -453,3 +454,8 @@ def test_rate_limit_works_with_a_shared_redis_store(database_url, tmp_path, peop
     store = redis.Redis.from_url(url)
     assert any(b"auth.login" in key or b"LIMITER" in key for key in store.keys("*")), store.keys("*")
     store.flushdb()
+    store.close()
+    for worker in (worker_a, worker_b):
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
