@@ -1,7 +1,333 @@
-"""Views of the candidates domain."""
+"""Candidate profiles: the staff list, a profile, its edits, stage, and self-declared data."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections import defaultdict
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import case, exists, func, or_, select
+
+from d2w.auth.models import User
+from d2w.candidates import policy, services
+from d2w.candidates.choices import (
+    APPROVED_LIST_LABELS,
+    CONSENT_TEXT,
+    CONSENT_VERSION,
+    PREFER_NOT_TO_SAY,
+    SENSITIVE_FIELDS,
+    STAGE_LABELS,
+    STAGE_VALUES,
+)
+from d2w.candidates.forms import (
+    ApprovedListForm,
+    CandidateFilterForm,
+    DateOfBirthForm,
+    EthnicGroupForm,
+    EuVoteForm,
+    ProfileForm,
+    StageForm,
+    WithdrawForm,
+)
+from d2w.candidates.models import CandidateProfile
+from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
+from d2w.core.access import acting_user, roles
+from d2w.core.errors import Conflict, DomainError
+from d2w.core.extensions import db
+from d2w.core.forms import choices, show_error
+from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
+
+STAGE_ORDER = case({v: i for i, v in enumerate(STAGE_VALUES)}, value=CandidateProfile.stage)
+SORTS = {
+    "name": func.lower(User.name),
+    "stage": STAGE_ORDER,
+    "region": CandidateProfile.home_region,
+    "absences": CandidateProfile.consecutive_absences,
+    "added": CandidateProfile.created_at,
+}
+
+
+def get_visible_profile(profile_id: int) -> CandidateProfile:
+    profile = db.session.scalar(policy.visible_profiles(acting_user()).where(CandidateProfile.id == profile_id))
+    if profile is None:
+        abort(404)
+    return profile
+
+
+def current_enrolments(profile_ids: list[int]) -> dict[int, list[Enrolment]]:
+    """Places held, per profile, in one query."""
+    out: dict[int, list[Enrolment]] = defaultdict(list)
+    if profile_ids:
+        for e in db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.profile_id.in_(profile_ids), Enrolment.status.in_(HOLDS_PLACE))
+            .order_by(Enrolment.enrolled_at)
+        ):
+            out[e.profile_id].append(e)
+    return out
+
+
+@bp.route("/")
+@roles("staff")
+def index():
+    form = CandidateFilterForm(request.args or None)
+    cohorts = db.session.execute(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
+    form.cohort.choices = choices([("", "Any cohort"), *[(str(c.id), c.name) for c in cohorts]])
+    threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
+    stmt = policy.visible_profiles(acting_user()).join(User, User.id == CandidateProfile.user_id)
+    if form.validate():
+        if form.q.data:
+            like = f"%{form.q.data.strip().lower()}%"
+            stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        if form.cohort.data and form.cohort.data.isdigit():
+            stmt = stmt.where(
+                exists().where(
+                    Enrolment.profile_id == CandidateProfile.id,
+                    Enrolment.cohort_id == int(form.cohort.data),
+                    Enrolment.status.in_(HOLDS_PLACE),
+                )
+            )
+        if form.stage.data:
+            stmt = stmt.where(CandidateProfile.stage == form.stage.data)
+        if form.region.data:
+            stmt = stmt.where(CandidateProfile.home_region == form.region.data)
+        if form.at_risk.data:
+            stmt = stmt.where(CandidateProfile.consecutive_absences >= threshold)
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
+    stmt = apply_sort(stmt, sort, SORTS, CandidateProfile.id)
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    enrolments = current_enrolments([p.id for p in page.items])
+    return render_template(
+        "candidates/index.html",
+        page=page,
+        form=form,
+        sort=sort,
+        enrolments=enrolments,
+        threshold=threshold,
+        stage_labels=STAGE_LABELS,
+    )
+
+
+@bp.route("/me")
+@roles("candidate")
+def me():
+    profile = services.profile_of(acting_user())
+    if profile is None:
+        abort(404)
+    return redirect(url_for("candidates.detail", profile_id=profile.id))
+
+
+@bp.route("/<int:profile_id>")
+@roles("staff", "candidate")
+def detail(profile_id: int):
+    profile = get_visible_profile(profile_id)
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.profile_id == profile.id).order_by(Enrolment.enrolled_at.desc())
+    ).all()
+    from d2w.programme import services as programme
+
+    return render_template(
+        "candidates/detail.html",
+        profile=profile,
+        enrolments=enrolments,
+        history=services.stage_history(profile),
+        stage_labels=STAGE_LABELS,
+        approved_labels=APPROVED_LIST_LABELS,
+        attendance=programme.candidate_attendance_summary(profile.id),
+        threshold=current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"],
+        own=policy.is_own_profile(acting_user(), profile),
+    )
+
+
+@bp.route("/<int:profile_id>/edit", methods=["GET", "POST"])
+@roles("staff", "candidate")
+def edit(profile_id: int):
+    profile = get_visible_profile(profile_id)
+    form = ProfileForm(obj=profile)
+    if request.method == "GET":
+        form.languages.data = ", ".join(profile.language_list)
+        form.home_region.data = profile.home_region or ""
+        form.version.data = str(profile.version)
+    if form.validate_on_submit():
+        try:
+            version = int(form.version.data)
+        except (TypeError, ValueError):
+            version = -1
+        changes = services.ProfileChanges(
+            phone=form.phone.data,
+            postcode=form.postcode.data,
+            home_region=form.home_region.data,
+            home_borough=form.home_borough.data,
+            languages=form.languages.data,
+            community_links=form.community_links.data,
+            is_councillor=form.is_councillor.data,
+            is_association_officer=form.is_association_officer.data,
+            friends_of_groups=form.friends_of_groups.data,
+        )
+        try:
+            services.update_profile(acting_user(), profile, changes, version=version)
+        except Conflict as exc:
+            db.session.rollback()
+            profile = get_visible_profile(profile_id)
+            form = ProfileForm(obj=profile, formdata=None)
+            form.languages.data = ", ".join(profile.language_list)
+            form.home_region.data = profile.home_region or ""
+            form.version.data = str(profile.version)
+            form.form_errors.append(exc.message)
+            return render_template("candidates/edit.html", form=form, profile=profile), 409
+        except DomainError as exc:
+            db.session.rollback()
+            profile = get_visible_profile(profile_id)
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Profile saved.", "success")
+            return redirect(url_for("candidates.detail", profile_id=profile.id))
+    return render_template("candidates/edit.html", form=form, profile=profile)
+
+
+@bp.route("/<int:profile_id>/stage", methods=["GET", "POST"])
+@roles("staff")
+def stage(profile_id: int):
+    profile = get_visible_profile(profile_id)
+    form = StageForm()
+    if request.method == "GET":
+        form.stage.data = profile.stage
+    if form.validate_on_submit():
+        try:
+            services.change_stage(acting_user(), profile, form.stage.data, form.reason.data)
+        except DomainError as exc:
+            db.session.rollback()
+            profile = get_visible_profile(profile_id)
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Stage changed to {STAGE_LABELS[profile.stage]}.", "success")
+            return redirect(url_for("candidates.detail", profile_id=profile.id))
+    return render_template("candidates/stage.html", form=form, profile=profile, stage_labels=STAGE_LABELS)
+
+
+@bp.route("/<int:profile_id>/approved-list", methods=["GET", "POST"])
+@roles("staff")
+def approved_list(profile_id: int):
+    profile = get_visible_profile(profile_id)
+    form = ApprovedListForm()
+    if request.method == "GET":
+        form.status.data = profile.approved_list_status
+        form.decided_on.data = profile.approved_list_date
+    if form.validate_on_submit():
+        try:
+            services.set_approved_list(acting_user(), profile, form.status.data, form.decided_on.data)
+        except DomainError as exc:
+            db.session.rollback()
+            profile = get_visible_profile(profile_id)
+            if exc.field == "approved_list_date":
+                exc.field = "decided_on"
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Approved-list status saved.", "success")
+            return redirect(url_for("candidates.detail", profile_id=profile.id))
+    return render_template("candidates/approved_list.html", form=form, profile=profile)
+
+
+def _sensitive_forms(view) -> dict:
+    forms = {
+        "ethnic_group": EthnicGroupForm(prefix="ethnic_group"),
+        "date_of_birth": DateOfBirthForm(prefix="date_of_birth"),
+        "eu_ref_vote": EuVoteForm(prefix="eu_ref_vote"),
+    }
+    if request.method == "GET":
+        answers = view.answers
+        if answers["ethnic_group"]:
+            forms["ethnic_group"].value.data = answers["ethnic_group"]
+        if answers["eu_ref_vote"]:
+            forms["eu_ref_vote"].value.data = answers["eu_ref_vote"]
+        dob = answers["date_of_birth"]
+        if dob == PREFER_NOT_TO_SAY:
+            forms["date_of_birth"].prefer_not.data = True
+        elif dob:
+            from datetime import date
+
+            forms["date_of_birth"].value.data = date.fromisoformat(dob)
+    return forms
+
+
+@bp.route("/<int:profile_id>/self-declared", methods=["GET", "POST"])
+@roles("staff", "candidate")
+def sensitive(profile_id: int):
+    """Ethnic group, date of birth and referendum vote: each saved with its own consent."""
+    profile = get_visible_profile(profile_id)
+    actor = acting_user()
+    if not policy.can_view_sensitive(actor, profile):
+        abort(404)
+    view = services.read_sensitive(actor, profile)
+    forms = _sensitive_forms(view)
+    withdraw_form = WithdrawForm()
+    if request.method == "POST":
+        field = request.form.get("field") or next((f for f in SENSITIVE_FIELDS if f"{f}-submit" in request.form), None)
+        try:
+            if "withdraw" in request.form:
+                if not withdraw_form.validate_on_submit() or withdraw_form.field.data not in SENSITIVE_FIELDS:
+                    abort(400)
+                removed = services.withdraw_consent(actor, profile, withdraw_form.field.data)
+                db.session.commit()
+                if removed:
+                    flash(
+                        f"Consent withdrawn: your {SENSITIVE_FIELDS[withdraw_form.field.data].lower()} answer has been deleted.",
+                        "success",
+                    )
+                return redirect(url_for("candidates.sensitive", profile_id=profile.id))
+            if field not in forms:
+                abort(400)
+            form = forms[field]
+            if form.validate_on_submit():
+                if field == "date_of_birth":
+                    value = (
+                        PREFER_NOT_TO_SAY
+                        if form.prefer_not.data
+                        else (form.value.data.isoformat() if form.value.data else "")
+                    )
+                    if not value:
+                        raise DomainError("Enter your date of birth, or tick “Prefer not to say”.", field="value")
+                else:
+                    value = form.value.data
+                services.record_sensitive(actor, profile, field, value, consent=form.consent.data)
+                db.session.commit()
+                flash(f"{SENSITIVE_FIELDS[field]} saved.", "success")
+                return redirect(url_for("candidates.sensitive", profile_id=profile.id))
+        except DomainError as exc:
+            db.session.rollback()
+            profile = get_visible_profile(profile_id)
+            view = services.read_sensitive(actor, profile)  # the read is audited again
+            if exc.field and exc.field.endswith("_consent"):
+                exc.field = "consent"
+            elif exc.field in SENSITIVE_FIELDS:
+                exc.field = "value"
+            show_error(forms[field], exc)
+            db.session.commit()
+        status = 200 if not any(f.errors for f in forms.values()) else 400
+        return render_template(
+            "candidates/sensitive.html",
+            profile=profile,
+            view=view,
+            forms=forms,
+            withdraw_form=withdraw_form,
+            consent_text=CONSENT_TEXT,
+            consent_version=CONSENT_VERSION,
+            fields=SENSITIVE_FIELDS,
+            own=policy.is_own_profile(actor, profile),
+        ), status
+    db.session.commit()  # the audit entry for a staff read
+    return render_template(
+        "candidates/sensitive.html",
+        profile=profile,
+        view=view,
+        forms=forms,
+        withdraw_form=withdraw_form,
+        consent_text=CONSENT_TEXT,
+        consent_version=CONSENT_VERSION,
+        fields=SENSITIVE_FIELDS,
+        own=policy.is_own_profile(actor, profile),
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from d2w.audit import services as audit
 from d2w.auth import services as auth
@@ -228,3 +228,84 @@ def invite_enrolled(actor: User, cohort: Cohort) -> list[tuple[User, str]]:
             audit.record(actor, "user.invited", user, summary=f"via cohort {cohort.name}")
             out.append((user, raw))
     return out
+
+
+def existing_emails(emails: list[str]) -> set[str]:
+    from d2w.auth.models import User as _User
+
+    if not emails:
+        return set()
+    found = set()
+    for start in range(0, len(emails), 500):
+        chunk = [e.lower() for e in emails[start : start + 500]]
+        found.update(db.session.scalars(select(_User.email).where(_User.email.in_(chunk))))
+    return found
+
+
+def preview_import(cohort: Cohort, data: bytes, *, max_rows: int):
+    """Check a CSV of candidates against the cohort and the accounts already in the system."""
+    from d2w.cohorts import importer
+    from d2w.core.csvio import CsvError, read_csv
+
+    try:
+        _, dicts = read_csv(data, max_rows=max_rows)
+        emails = [d.get("email", "").strip().lower() for d in dicts if d.get("email")]
+    except CsvError:
+        emails = []
+    return importer.check_file(
+        data,
+        existing_emails=existing_emails(emails),
+        places_left=cohort.places_left if cohort.is_open else 0,
+        max_rows=max_rows,
+    )
+
+
+def import_candidates(actor: User, cohort: Cohort, data: bytes, *, max_rows: int) -> list[CandidateProfile]:
+    """Create and enrol every candidate in the file, or nothing: the file is checked again here,
+    and the caller commits once (a failure rolls the whole import back)."""
+    from d2w.candidates.models import ProfileLanguage
+    from d2w.users.services import create_user
+
+    _require_staff(actor)
+    if not cohort.is_open:
+        raise DomainError("This cohort is closed.")
+    preview = preview_import(cohort, data, max_rows=max_rows)
+    if not preview.ok:
+        raise DomainError(f"The file has {preview.error_count} problem(s); nothing was imported.")
+    if not take_places(cohort.id, len(preview.rows)):
+        raise DomainError("The cohort no longer has enough places; nothing was imported.")
+    profiles = []
+    for row in preview.rows:
+        user = create_user(actor, email=row.email, name=row.name, role="candidate")
+        from d2w.candidates.services import ensure_profile
+
+        profile = ensure_profile(user)
+        profile.phone = row.phone or None
+        profile.home_region = row.home_region
+        profile.home_borough = row.home_borough or None
+        profile.languages = [ProfileLanguage(language=lang) for lang in row.languages]
+        db.session.add(Enrolment(cohort_id=cohort.id, profile_id=profile.id, status="active", enrolled_by_id=actor.id))
+        db.session.flush()
+        change_stage(actor, profile, "in_programme", f"Imported into {cohort.name}")
+        profiles.append(profile)
+    db.session.refresh(cohort)
+    audit.record(actor, "cohort.imported", cohort, summary=f"{len(profiles)} candidate(s)")
+    return profiles
+
+
+def attendance_by_profile(cohort_id: int) -> dict[int, tuple[int, int]]:
+    """(attended, marked) per candidate over the cohort's non-cancelled sessions, in one query."""
+    from d2w.programme.models import Attendance, ProgrammeSession
+    from d2w.programme.skills import ATTENDED
+
+    rows = db.session.execute(
+        select(
+            Attendance.profile_id,
+            func.count(case((Attendance.status.in_(ATTENDED), 1))),
+            func.count(case((Attendance.status != "excused", 1))),
+        )
+        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
+        .where(ProgrammeSession.cohort_id == cohort_id, ProgrammeSession.cancelled_at.is_(None))
+        .group_by(Attendance.profile_id)
+    ).all()
+    return {pid: (attended, marked) for pid, attended, marked in rows}

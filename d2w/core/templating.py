@@ -62,6 +62,9 @@ def url_with(**changes) -> str:
 # same classification that guards the route.
 NAV = [
     ("main.home", "Home"),
+    ("candidates.index", "Candidates"),
+    ("cohorts.index", "Cohorts"),
+    ("candidates.me", "My profile"),
     ("users.index", "People"),
     ("audit.index", "Audit log"),
     ("account.overview", "My account"),
