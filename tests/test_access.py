@@ -46,6 +46,27 @@ MATRIX = {
     "users.reactivate": ("POST", "/users/{other}/reactivate", row(L, 403, 403, 403, 302)),
     "users.resend_invitation": ("POST", "/users/{other}/resend-invitation", row(L, 403, 403, 403, 302)),
     "audit.index": ("GET", "/audit/", row(L, 403, 403, 403, 200)),
+    # Candidates: {profile} is another candidate's profile.
+    "candidates.index": ("GET", "/candidates/", row(L, 403, 403, 200, 200)),
+    "candidates.me": ("GET", "/candidates/me", row(L, 302, 403, 403, 403)),
+    "candidates.detail": ("GET", "/candidates/{profile}", row(L, 404, 403, 200, 200)),
+    "candidates.edit": ("GET", "/candidates/{profile}/edit", row(L, 404, 403, 200, 200)),
+    "candidates.stage": ("GET", "/candidates/{profile}/stage", row(L, 403, 403, 200, 200)),
+    "candidates.approved_list": ("GET", "/candidates/{profile}/approved-list", row(L, 403, 403, 200, 200)),
+    "candidates.sensitive": ("GET", "/candidates/{profile}/self-declared", row(L, 404, 403, 200, 200)),
+    # Cohorts: {cohort} holds the other candidate, {enrolment} is that place.
+    "cohorts.index": ("GET", "/cohorts/", row(L, 403, 403, 200, 200)),
+    "cohorts.new": ("GET", "/cohorts/new", row(L, 403, 403, 200, 200)),
+    "cohorts.detail": ("GET", "/cohorts/{cohort}", row(L, 403, 403, 200, 200)),
+    "cohorts.edit": ("GET", "/cohorts/{cohort}/edit", row(L, 403, 403, 200, 200)),
+    "cohorts.close": ("POST", "/cohorts/{cohort}/close", row(L, 403, 403, 302, 302)),
+    "cohorts.reopen": ("POST", "/cohorts/{cohort}/reopen", row(L, 403, 403, 302, 302)),
+    "cohorts.invite": ("POST", "/cohorts/{cohort}/invite", row(L, 403, 403, 302, 302)),
+    "cohorts.enrol": ("POST", "/cohorts/{cohort}/enrol", row(L, 403, 403, 302, 302)),
+    "cohorts.withdraw": ("POST", "/cohorts/{cohort}/enrolments/{enrolment}/withdraw", row(L, 403, 403, 302, 302)),
+    "cohorts.import_template": ("GET", "/cohorts/import-template.csv", row(L, 403, 403, 200, 200)),
+    "cohorts.import_candidates": ("GET", "/cohorts/{cohort}/import", row(L, 403, 403, 200, 200)),
+    "cohorts.confirm_import": ("POST", "/cohorts/{cohort}/import/confirm", row(L, 403, 403, 400, 400)),
 }
 
 
@@ -88,10 +109,11 @@ def signed_in_client(app, people):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(MATRIX))
-def test_role_matrix(app, people, signed_in_client, endpoint, role):
+def test_role_matrix(app, people, make, signed_in_client, endpoint, role):
     from sqlalchemy import select
 
     from d2w.auth.models import UserSession
+    from d2w.cohorts.models import Enrolment
     from d2w.core.extensions import db
 
     method, template, expected_by_role = MATRIX[endpoint]
@@ -102,7 +124,12 @@ def test_role_matrix(app, people, signed_in_client, endpoint, role):
         session_id = db.session.scalar(
             select(UserSession.id).where(UserSession.user_id == people["candidate2"].id).limit(1)
         )
-    path = template.format(other=people["candidate2"].id, other_session=session_id)
+    cohort_id = make.cohort("Matrix cohort")
+    profile_id = make.enrol(cohort_id, people["candidate2"])
+    with app.app_context():
+        enrolment_id = db.session.scalar(select(Enrolment.id).where(Enrolment.profile_id == profile_id))
+    ids = {"other": people["candidate2"].id, "other_session": session_id, "profile": profile_id, "cohort": cohort_id, "enrolment": enrolment_id}
+    path = template.format(**ids)
     client = signed_in_client(role)
     if method == "GET":
         response = client.get(path)

@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from d2w.candidates.choices import APPROVED_LIST, CONSENT_TEXT, ETHNIC_GROUPS, EU_VOTES, PREFER_NOT_TO_SAY, STAGES
+from d2w.candidates.choices import APPROVED_LIST, ETHNIC_GROUPS, EU_VOTES, PREFER_NOT_TO_SAY, STAGES
 from d2w.core.forms import choices
 from d2w.core.regions import REGIONS
 
@@ -77,7 +77,7 @@ def _ethnic_choices() -> list[SelectChoice]:
     return out
 
 
-CONSENT_LABEL = "I consent: " + CONSENT_TEXT
+CONSENT_LABEL = "I agree to the consent statement above for this answer"
 
 
 class EthnicGroupForm(FlaskForm):

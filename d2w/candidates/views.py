@@ -35,6 +35,7 @@ from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
 from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.programme import services as programme
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
 
@@ -93,19 +94,32 @@ def index():
         if form.region.data:
             stmt = stmt.where(CandidateProfile.home_region == form.region.data)
         if form.at_risk.data:
-            stmt = stmt.where(CandidateProfile.consecutive_absences >= threshold)
+            stmt = stmt.where(programme.at_risk_condition(threshold))
     sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
     stmt = apply_sort(stmt, sort, SORTS, CandidateProfile.id)
     page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    enrolments = current_enrolments([p.id for p in page.items])
+    ids = [p.id for p in page.items]
     return render_template(
         "candidates/index.html",
         page=page,
         form=form,
         sort=sort,
-        enrolments=enrolments,
-        threshold=threshold,
+        enrolments=current_enrolments(ids),
+        at_risk=at_risk_ids(ids, threshold),
         stage_labels=STAGE_LABELS,
+    )
+
+
+def at_risk_ids(profile_ids: list[int], threshold: int) -> set[int]:
+    """Which of these candidates are at risk, by the programme's one rule (one query)."""
+    if not profile_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(CandidateProfile.id).where(
+                CandidateProfile.id.in_(profile_ids), programme.at_risk_condition(threshold)
+            )
+        )
     )
 
 
@@ -125,8 +139,7 @@ def detail(profile_id: int):
     enrolments = db.session.scalars(
         select(Enrolment).where(Enrolment.profile_id == profile.id).order_by(Enrolment.enrolled_at.desc())
     ).all()
-    from d2w.programme import services as programme
-
+    threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
     return render_template(
         "candidates/detail.html",
         profile=profile,
@@ -134,8 +147,8 @@ def detail(profile_id: int):
         history=services.stage_history(profile),
         stage_labels=STAGE_LABELS,
         approved_labels=APPROVED_LIST_LABELS,
-        attendance=programme.candidate_attendance_summary(profile.id),
-        threshold=current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"],
+        attendance=programme.candidate_rate(profile.id),
+        at_risk=bool(at_risk_ids([profile.id], threshold)),
         own=policy.is_own_profile(acting_user(), profile),
     )
 

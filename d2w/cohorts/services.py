@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from d2w.audit import services as audit
 from d2w.auth import services as auth
@@ -291,21 +291,3 @@ def import_candidates(actor: User, cohort: Cohort, data: bytes, *, max_rows: int
     db.session.refresh(cohort)
     audit.record(actor, "cohort.imported", cohort, summary=f"{len(profiles)} candidate(s)")
     return profiles
-
-
-def attendance_by_profile(cohort_id: int) -> dict[int, tuple[int, int]]:
-    """(attended, marked) per candidate over the cohort's non-cancelled sessions, in one query."""
-    from d2w.programme.models import Attendance, ProgrammeSession
-    from d2w.programme.skills import ATTENDED
-
-    rows = db.session.execute(
-        select(
-            Attendance.profile_id,
-            func.count(case((Attendance.status.in_(ATTENDED), 1))),
-            func.count(case((Attendance.status != "excused", 1))),
-        )
-        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
-        .where(ProgrammeSession.cohort_id == cohort_id, ProgrammeSession.cancelled_at.is_(None))
-        .group_by(Attendance.profile_id)
-    ).all()
-    return {pid: (attended, marked) for pid, attended, marked in rows}

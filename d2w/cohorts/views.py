@@ -12,6 +12,7 @@ from d2w.auth.forms import ActionForm
 from d2w.auth.mailers import send_password_link
 from d2w.auth.models import User
 from d2w.candidates.services import profile_of
+from d2w.candidates.views import at_risk_ids
 from d2w.cohorts import importer, services
 from d2w.cohorts.forms import CohortFilterForm, CohortForm, ConfirmImportForm, EnrolForm, ImportForm
 from d2w.cohorts.models import Cohort, Enrolment
@@ -104,9 +105,9 @@ def detail(cohort_id: int):
         cohort=cohort,
         roster=roster,
         withdrawn=withdrawn,
-        attendance=services.attendance_by_profile(cohort.id),
+        attendance=programme.candidate_rates([p.id for _, p in roster]),
         sessions=programme.sessions_for_cohort(cohort.id),
-        threshold=current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"],
+        at_risk=at_risk_ids([p.id for _, p in roster], current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]),
         enrol_form=EnrolForm(),
         action_form=ActionForm(),
         uninvited=sum(1 for _, p in roster if p.user.active and not p.user.has_password),

@@ -65,6 +65,7 @@ NAV = [
     ("candidates.index", "Candidates"),
     ("cohorts.index", "Cohorts"),
     ("candidates.me", "My profile"),
+    ("programme.mine", "My sessions"),
     ("users.index", "People"),
     ("audit.index", "Audit log"),
     ("account.overview", "My account"),
@@ -89,9 +90,12 @@ def nav_items() -> list[SimpleNamespace]:
 def init_templating(app: Flask) -> None:
     from d2w.audit import policy as audit_policy
     from d2w.auth import policy as auth_policy
+    from d2w.candidates import policy as candidates_policy
     from d2w.users import policy as users_policy
 
-    app.jinja_env.globals["policy"] = SimpleNamespace(auth=auth_policy, users=users_policy, audit=audit_policy)
+    app.jinja_env.globals["policy"] = SimpleNamespace(
+        auth=auth_policy, users=users_policy, audit=audit_policy, candidates=candidates_policy
+    )
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.filters["datetime"] = format_datetime

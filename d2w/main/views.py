@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from d2w.audit.models import AuditEvent
 from d2w.audit.policy import can_view_audit_log
-from d2w.core.access import public, signed_in
+from d2w.core.access import acting_user, public, signed_in
 from d2w.core.extensions import db
 from d2w.main import services
 
@@ -37,13 +37,35 @@ def home():
                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                 .limit(8)
             ).all()
+        from d2w.cohorts.models import Cohort
+        from d2w.programme import services as programme
+
+        cohorts = db.session.scalars(
+            select(Cohort).where(Cohort.status == "open").order_by(Cohort.intake_start.desc(), Cohort.name)
+        ).all()
         return render_template(
             "main/home_staff.html",
             people=services.people_summary(),
             expired_invitations=services.expired_invitations(),
             events=events,
+            cohorts=cohorts,
+            cohort_rates=programme.cohort_rates(c.id for c in cohorts),
+            week=programme.this_week_sessions(),
+            at_risk=programme.at_risk_candidates(limit=10),
         )
+    if role == "candidate":
+        return candidate_home()
     return render_template(f"main/home_{role}.html")
+
+
+def candidate_home():
+    from d2w.candidates.services import profile_of
+    from d2w.programme import services as programme
+
+    profile = profile_of(acting_user())
+    upcoming = programme.upcoming_for(profile)[:3] if profile else []
+    rate = programme.candidate_rate(profile.id) if profile else None
+    return render_template("main/home_candidate.html", profile=profile, upcoming=upcoming, rate=rate)
 
 
 @bp.route("/healthz")
