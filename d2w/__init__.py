@@ -10,8 +10,18 @@ from pathlib import Path
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import ROOT, Config, load_settings
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` limited to 1..2,147,483,647 (PostgreSQL's integer)."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2_147_483_647)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: str | type[Config] | None = None, overrides: dict | None = None) -> Flask:
@@ -27,6 +37,8 @@ def create_app(config: str | type[Config] | None = None, overrides: dict | None 
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings)
+    # Ids in URLs fit the database's integer: a larger number is simply "not found".
+    app.url_map.converters["int"] = BoundedInt
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'd2w.sqlite3'}"

@@ -11,6 +11,7 @@ import pytest
 
 from d2w.core.access import access_of
 from tests.conftest import csrf_token, login
+from tests.test_programme import PROGRAMME_MATRIX, programme_placeholders
 
 ROLES = ("anon", "candidate", "mentor", "staff", "admin")
 
@@ -68,6 +69,7 @@ MATRIX = {
     "cohorts.import_candidates": ("GET", "/cohorts/{cohort}/import", row(L, 403, 403, 200, 200)),
     "cohorts.confirm_import": ("POST", "/cohorts/{cohort}/import/confirm", row(L, 403, 403, 400, 400)),
 }
+MATRIX.update(PROGRAMME_MATRIX)
 
 
 def test_every_endpoint_is_classified_and_in_the_matrix(app):
@@ -128,7 +130,14 @@ def test_role_matrix(app, people, make, signed_in_client, endpoint, role):
     profile_id = make.enrol(cohort_id, people["candidate2"])
     with app.app_context():
         enrolment_id = db.session.scalar(select(Enrolment.id).where(Enrolment.profile_id == profile_id))
-    ids = {"other": people["candidate2"].id, "other_session": session_id, "profile": profile_id, "cohort": cohort_id, "enrolment": enrolment_id}
+    ids = {
+        "other": people["candidate2"].id,
+        "other_session": session_id,
+        "profile": profile_id,
+        "cohort": cohort_id,
+        "enrolment": enrolment_id,
+    }
+    ids.update(programme_placeholders(app, people, cohort_id))
     path = template.format(**ids)
     client = signed_in_client(role)
     if method == "GET":
@@ -148,7 +157,16 @@ def test_role_matrix(app, people, make, signed_in_client, endpoint, role):
     response.close()
 
 
-@pytest.mark.parametrize("path", ["/users/999999", "/users/999999/edit"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/users/999999",
+        "/users/999999/edit",
+        "/users/99999999999999999999",
+        "/candidates/99999999999999999999",
+        "/cohorts/99999999999999999999",
+    ],
+)
 def test_unknown_objects_are_404_for_those_who_may_use_the_page(client, people, path):
     login(client, people["admin"].email)
     assert client.get(path).status_code == 404

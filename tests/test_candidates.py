@@ -73,10 +73,16 @@ def test_profile_edit_refuses_bad_region_and_stale_version(app, client, people):
     with app.app_context():
         pid = _profile(app, people["candidate"]).id
     token = csrf_token(client, f"/candidates/{pid}/edit")
-    response = client.post(f"/candidates/{pid}/edit", data={"csrf_token": token, "version": "1", "home_region": "Atlantis", "languages": ""})
+    response = client.post(
+        f"/candidates/{pid}/edit",
+        data={"csrf_token": token, "version": "1", "home_region": "Atlantis", "languages": ""},
+    )
     assert response.status_code == 200
     assert "Not a valid choice" in response.get_data(as_text=True)
-    response = client.post(f"/candidates/{pid}/edit", data={"csrf_token": token, "version": "0", "phone": "1", "languages": "", "home_region": ""})
+    response = client.post(
+        f"/candidates/{pid}/edit",
+        data={"csrf_token": token, "version": "0", "phone": "1", "languages": "", "home_region": ""},
+    )
     assert response.status_code == 409
     assert "Somebody else changed this profile" in response.get_data(as_text=True)
     with app.app_context():
@@ -111,10 +117,13 @@ def test_stage_change_keeps_history_and_audits(app, client, people):
         pid = _profile(app, people["candidate"]).id
     login(client, people["staff"].email)
     token = csrf_token(client, f"/candidates/{pid}/stage")
-    response = client.post(f"/candidates/{pid}/stage", data={"csrf_token": token, "stage": "approved_list", "reason": ""})
+    response = client.post(
+        f"/candidates/{pid}/stage", data={"csrf_token": token, "stage": "approved_list", "reason": ""}
+    )
     assert "Say why the stage is changing." in response.get_data(as_text=True)
     response = client.post(
-        f"/candidates/{pid}/stage", data={"csrf_token": token, "stage": "approved_list", "reason": "Passed the assessment day"}
+        f"/candidates/{pid}/stage",
+        data={"csrf_token": token, "stage": "approved_list", "reason": "Passed the assessment day"},
     )
     assert response.status_code == 302
     page = client.get(f"/candidates/{pid}").get_data(as_text=True)
@@ -122,7 +131,11 @@ def test_stage_change_keeps_history_and_audits(app, client, people):
     assert "by Sam Staff" in page
     with app.app_context():
         change = db.session.scalars(select(StageChange)).one()
-        assert (change.from_stage, change.to_stage, change.changed_by_id) == ("prospective", "approved_list", people["staff"].id)
+        assert (change.from_stage, change.to_stage, change.changed_by_id) == (
+            "prospective",
+            "approved_list",
+            people["staff"].id,
+        )
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "candidate.stage_changed")).summary == (
             "Prospective → On the approved list"
         )
@@ -181,7 +194,13 @@ def test_prefer_not_to_say_is_distinct_from_not_answered(app, people):
 
 @pytest.mark.parametrize(
     "field,value",
-    [("ethnic_group", "martian"), ("eu_ref_vote", "abstained"), ("date_of_birth", "yesterday"), ("date_of_birth", "2999-01-01"), ("religion", "x")],
+    [
+        ("ethnic_group", "martian"),
+        ("eu_ref_vote", "abstained"),
+        ("date_of_birth", "yesterday"),
+        ("date_of_birth", "2999-01-01"),
+        ("religion", "x"),
+    ],
 )
 def test_invalid_answers_are_refused(app, people, field, value):
     with app.app_context():
@@ -219,19 +238,40 @@ def test_candidate_saves_and_withdraws_through_the_page(app, client, people):
         pid = _profile(app, people["candidate"]).id
     path = f"/candidates/{pid}/self-declared"
     token = csrf_token(client, path)
-    response = client.post(path, data={"csrf_token": token, "field": "eu_ref_vote", "eu_ref_vote-csrf_token": token, "eu_ref_vote-value": "remain", "eu_ref_vote-submit": "1"})
+    response = client.post(
+        path,
+        data={
+            "csrf_token": token,
+            "field": "eu_ref_vote",
+            "eu_ref_vote-csrf_token": token,
+            "eu_ref_vote-value": "remain",
+            "eu_ref_vote-submit": "1",
+        },
+    )
     assert response.status_code == 400
     assert "Tick the consent box" in html.unescape(response.get_data(as_text=True))
     response = client.post(
         path,
-        data={"field": "eu_ref_vote", "eu_ref_vote-csrf_token": token, "eu_ref_vote-value": "remain", "eu_ref_vote-consent": "y", "eu_ref_vote-submit": "1"},
+        data={
+            "field": "eu_ref_vote",
+            "eu_ref_vote-csrf_token": token,
+            "eu_ref_vote-value": "remain",
+            "eu_ref_vote-consent": "y",
+            "eu_ref_vote-submit": "1",
+        },
     )
     assert response.status_code == 302
     page = client.get(path).get_data(as_text=True)
     assert "<dd>Remain</dd>" in page
     response = client.post(
         path,
-        data={"field": "date_of_birth", "date_of_birth-csrf_token": token, "date_of_birth-prefer_not": "y", "date_of_birth-consent": "y", "date_of_birth-submit": "1"},
+        data={
+            "field": "date_of_birth",
+            "date_of_birth-csrf_token": token,
+            "date_of_birth-prefer_not": "y",
+            "date_of_birth-consent": "y",
+            "date_of_birth-submit": "1",
+        },
     )
     assert response.status_code == 302
     page = client.get(path).get_data(as_text=True)

@@ -91,7 +91,9 @@ def test_enrol_and_withdraw_through_the_page(app, client, people, make):
     post(client, f"/cohorts/{cohort_id}/enrol", {"email": "candidate2@example.org"})
     assert "Small is full (1 places)." in client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
     post(client, f"/cohorts/{cohort_id}/enrol", {"email": "mentor@example.org"})
-    assert "There is no candidate with that e-mail address." in client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    assert "There is no candidate with that e-mail address." in client.get(f"/cohorts/{cohort_id}").get_data(
+        as_text=True
+    )
     with app.app_context():
         enrolment = db.session.scalars(select(Enrolment)).one()
         profile = db.session.get(CandidateProfile, enrolment.profile_id)
@@ -175,7 +177,9 @@ def test_capacity_cannot_drop_below_places_taken(app, people, make):
     make.enrol(cohort_id, people["candidate2"])
     with app.app_context():
         cohort = db.session.get(Cohort, cohort_id)
-        fields = services.CohortFields(cohort.name, cohort.focus, cohort.intake_start, cohort.intake_end, 1, cohort.region)
+        fields = services.CohortFields(
+            cohort.name, cohort.focus, cohort.intake_start, cohort.intake_end, 1, cohort.region
+        )
         with pytest.raises(DomainError, match="2 places are already taken"):
             services.update_cohort(db.session.get(User, people["staff"].id), cohort, fields, version=cohort.version)
 
@@ -212,7 +216,10 @@ def _csv(rows, header=importer.COLUMNS) -> bytes:
 
 
 def _rows(n, start=0):
-    return [(f"Person {i:02d}", f"person{i}@example.org", "", "London", "Hackney", "English; Turkish") for i in range(start, start + n)]
+    return [
+        (f"Person {i:02d}", f"person{i}@example.org", "", "London", "Hackney", "English; Turkish")
+        for i in range(start, start + n)
+    ]
 
 
 def test_check_file_reports_every_bad_row():
@@ -301,7 +308,10 @@ def test_import_journey_bad_file_refused_fixed_file_imported(app, client, people
         profile = profile_of(fixed)
         assert fixed.role == "candidate" and not fixed.has_password
         assert profile.stage == "in_programme"
-        assert profile_of(db.session.scalar(select(User).where(User.email == "person0@example.org"))).language_list == ["English", "Turkish"]
+        assert profile_of(db.session.scalar(select(User).where(User.email == "person0@example.org"))).language_list == [
+            "English",
+            "Turkish",
+        ]
 
 
 def test_confirm_rechecks_and_writes_nothing_if_the_world_changed(app, client, people, make):
@@ -311,7 +321,9 @@ def test_confirm_rechecks_and_writes_nothing_if_the_world_changed(app, client, p
     import base64
 
     token = csrf_token(client, f"/cohorts/{cohort_id}/import")
-    response = client.post(f"/cohorts/{cohort_id}/import/confirm", data={"csrf_token": token, "data": base64.b64encode(data).decode()})
+    response = client.post(
+        f"/cohorts/{cohort_id}/import/confirm", data={"csrf_token": token, "data": base64.b64encode(data).decode()}
+    )
     assert response.status_code == 409
     assert "already has an account" in response.get_data(as_text=True)
     with app.app_context():
@@ -323,14 +335,19 @@ def test_confirm_with_garbage_is_a_400(app, client, people, make):
     cohort_id = make.cohort("Garbage")
     login(client, people["staff"].email)
     token = csrf_token(client, f"/cohorts/{cohort_id}/import")
-    assert client.post(f"/cohorts/{cohort_id}/import/confirm", data={"csrf_token": token, "data": "%%%"}).status_code == 400
+    assert (
+        client.post(f"/cohorts/{cohort_id}/import/confirm", data={"csrf_token": token, "data": "%%%"}).status_code
+        == 400
+    )
 
 
 def test_import_without_a_file_says_so(app, client, people, make):
     cohort_id = make.cohort("Nofile")
     login(client, people["staff"].email)
     token = csrf_token(client, f"/cohorts/{cohort_id}/import")
-    response = client.post(f"/cohorts/{cohort_id}/import", data={"csrf_token": token}, content_type="multipart/form-data")
+    response = client.post(
+        f"/cohorts/{cohort_id}/import", data={"csrf_token": token}, content_type="multipart/form-data"
+    )
     assert "Choose a CSV file." in response.get_data(as_text=True)
 
 
@@ -349,9 +366,9 @@ def test_formula_cells_are_neutralised_on_export():
     for start in ("+", "-", "@", "\t", "\r"):
         assert safe_cell(start + "x").startswith("'")
     assert safe_cell("Ordinary, name") == "Ordinary, name"
-    data = write_csv(["name"], [["=cmd|' /C calc'!A0"], ["Zoë \"Z\" O'Brien,\nJr"]])
+    data = write_csv(["name"], [["=cmd|' /C calc'!A0"], ['Zoë "Z" O\'Brien,\nJr']])
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert rows == [["name"], ["'=cmd|' /C calc'!A0"], ["Zoë \"Z\" O'Brien,\nJr"]]
+    assert rows == [["name"], ["'=cmd|' /C calc'!A0"], ['Zoë "Z" O\'Brien,\nJr']]
 
 
 def test_imported_formula_text_is_stored_as_typed(app, people, make):

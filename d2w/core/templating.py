@@ -64,6 +64,7 @@ NAV = [
     ("main.home", "Home"),
     ("candidates.index", "Candidates"),
     ("cohorts.index", "Cohorts"),
+    ("programme.index", "Sessions"),
     ("candidates.me", "My profile"),
     ("programme.mine", "My sessions"),
     ("users.index", "People"),

@@ -63,7 +63,7 @@ def candidate_home():
     from d2w.programme import services as programme
 
     profile = profile_of(acting_user())
-    upcoming = programme.upcoming_for(profile)[:3] if profile else []
+    upcoming = programme.upcoming_for(profile, limit=3) if profile else []
     rate = programme.candidate_rate(profile.id) if profile else None
     return render_template("main/home_candidate.html", profile=profile, upcoming=upcoming, rate=rate)
 
