@@ -7,6 +7,7 @@ import json
 import logging
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from d2w.auth.models import User
@@ -92,6 +93,24 @@ def test_demo_command_loads_once_and_prints_logins(app):
         admins = db.session.scalars(select(User).where(User.is_admin.is_(True))).all()
         assert len(admins) == 1
     assert login(app.test_client(), "admin@example.org", DEMO_PASSWORD).status_code == 302
+
+
+def test_demo_programme_shows_every_feature(app):
+    """Cohorts, profiles, self-declared answers with consent, sessions, registers, someone at risk."""
+    from d2w.candidates.models import ConsentRecord, SensitiveAnswer
+    from d2w.cohorts.models import Cohort, Enrolment
+    from d2w.programme import services as programme
+    from d2w.programme.models import Attendance, ProgrammeSession
+
+    assert app.test_cli_runner().invoke(args=["d2w", "demo"]).exit_code == 0
+    with app.app_context():
+        count = lambda model: db.session.scalar(select(sa.func.count()).select_from(model))  # noqa: E731
+        assert count(Cohort) == 2
+        assert count(Enrolment) == 4
+        assert count(ProgrammeSession) == 7
+        assert count(Attendance) == 9
+        assert count(SensitiveAnswer) == count(ConsentRecord) == 4
+        assert [p.user.name for p in programme.at_risk_candidates()] == ["Jade Campbell"]
 
 
 def test_purge_sessions_command(app, client, people):

@@ -1287,19 +1287,3 @@ def test_upcoming_sessions_can_be_limited(app, people, prog):
         profile = db.session.get(CandidateProfile, me)
         soonest = services.upcoming_for(profile, limit=3)
         assert len(soonest) == 3 and soonest == services.upcoming_for(profile)[:3]
-
-
-def test_demo_sessions_load_once_through_the_services(app, people, prog):
-    from d2w.programme.demo import load_demo_sessions
-
-    cohort_id, pids = prog.cohort(4)
-    with app.app_context():
-        admin = _staff(app, people["admin"])
-        cohort = db.session.get(Cohort, cohort_id)
-        made = load_demo_sessions(admin, cohort)
-        db.session.commit()
-        assert len(made) == 9
-        assert load_demo_sessions(admin, cohort) == []
-        assert db.session.scalar(select(func.count()).select_from(Attendance)) == 16
-        assert [p.id for p in services.at_risk_candidates(10)] == [pids[2]]
-        assert sum(s.is_cancelled for s in made) == 1
