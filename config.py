@@ -29,7 +29,8 @@ class Config:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message never carries the values (personal data).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
     # Sessions: the cookie carries only a random session id; the session itself lives in the
@@ -99,6 +100,14 @@ class Config:
     AT_RISK_CONSECUTIVE_ABSENCES = 2
     # Largest CSV of candidates accepted for import, in rows.
     IMPORT_MAX_ROWS = 500
+
+    # Mentoring: a mentee with no logged contact for this many weeks is flagged on the mentor's
+    # home and the health page, and the mentor is reminded (``flask d2w mentoring remind``).
+    MENTORING_LAPSE_WEEKS = 6
+
+    # Engagement evidence uploads: stored outside the web root (empty: instance/evidence).
+    EVIDENCE_DIR = ""
+    EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 
     # The seat data (used by the seats domain).
     SEAT_DATA_DIR = str(ROOT.parent / "shared" / "data" / "seats")

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from d2w.audit import services as audit
 from d2w.auth.models import AuthToken, LoginThrottle, TokenPurpose, User, UserSession
 from d2w.auth.passwords import Hasher, HashParams, password_problems
+from d2w.core import upsert
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
@@ -212,10 +212,8 @@ class LoginResult:
 
 
 def _throttle_row(key: str) -> LoginThrottle:
-    dialect = db.engine.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(LoginThrottle)
+        upsert.insert(LoginThrottle)
         .values(key=key, failures=0, window_started_at=utcnow())
         .on_conflict_do_nothing(index_elements=["key"])
     )
@@ -346,7 +344,15 @@ def use_token(raw: str, new_password: str) -> User:
         raise DomainError("This link has expired or has already been used. Ask for a new one.")
     user = token.user
     set_password(user, new_password)
-    token.used_at = utcnow()
+    # Single use even when the link is submitted twice at once: only one UPDATE can win.
+    claimed = db.session.execute(
+        update(AuthToken)
+        .where(AuthToken.id == token.id, AuthToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise DomainError("This link has expired or has already been used. Ask for a new one.")
     revoke_sessions(user, actor=user, reason="password set from an e-mailed link")
     clear_lock(user.email)
     action = "auth.invitation_accepted" if token.purpose == TokenPurpose.INVITE else "auth.password_reset"

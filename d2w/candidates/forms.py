@@ -57,7 +57,7 @@ class StageForm(FlaskForm):
     stage = SelectField("New stage", choices=choices(STAGES), validators=[InputRequired("Choose a stage.")])
     reason = TextAreaField(
         "Why",
-        description="This is kept in the candidate's stage history.",
+        description="Kept in the stage history, which the candidate can read on their profile.",
         validators=[DataRequired("Say why the stage is changing."), Length(max=500)],
     )
     submit = SubmitField("Change stage")

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
-from d2w.candidates import policy
+from d2w.candidates import policy, rules
 from d2w.candidates.choices import (
     APPROVED_LIST_LABELS,
     CONSENT_VERSION,
@@ -44,24 +45,20 @@ def profile_of(user: User) -> CandidateProfile | None:
 
 
 def clean_languages(raw: str | list[str] | None) -> list[str]:
-    """Split "English; Bengali, Sylheti" into tidy, distinct names (case-insensitively)."""
-    if raw is None:
-        return []
-    parts = raw if isinstance(raw, list) else raw.replace(";", ",").split(",")
-    seen, out = set(), []
-    for part in parts:
-        name = " ".join(part.split())
-        if not name:
-            continue
-        if len(name) > 60:
-            raise DomainError(f"“{name[:20]}…” is too long for a language name.", field="languages")
-        key = name.casefold()
-        if key not in seen:
-            seen.add(key)
-            out.append(name[:1].upper() + name[1:])
-    if len(out) > 20:
-        raise DomainError("List at most 20 languages.", field="languages")
-    return out
+    try:
+        return rules.clean_languages(raw)
+    except rules.LanguageError as exc:
+        raise DomainError(str(exc), field="languages") from None
+
+
+def _text(value: str | None, limit: int, field: str, label: str, *, upper: bool = False) -> str | None:
+    """Trimmed text or None; its length is checked after any normalising."""
+    text = (value or "").strip()
+    if upper:
+        text = text.upper()
+    if len(text) > limit:
+        raise DomainError(f"Keep the {label} under {limit + 1} characters.", field=field)
+    return text or None
 
 
 def check_region(region: str | None, field: str = "home_region") -> str | None:
@@ -93,19 +90,24 @@ def update_profile(actor: User, profile: CandidateProfile, changes: ProfileChang
         raise Conflict(
             "Somebody else changed this profile while you were editing it. Check the current details and try again."
         )
-    profile.phone = (changes.phone or "").strip() or None
-    profile.postcode = (changes.postcode or "").strip().upper() or None
+    profile.phone = _text(changes.phone, 40, "phone", "phone number")
+    profile.postcode = _text(changes.postcode, 10, "postcode", "postcode", upper=True)
     profile.home_region = check_region(changes.home_region)
-    profile.home_borough = (changes.home_borough or "").strip() or None
-    profile.community_links = (changes.community_links or "").strip() or None
+    profile.home_borough = _text(changes.home_borough, 80, "home_borough", "borough")
+    profile.community_links = _text(changes.community_links, 2000, "community_links", "community links")
     profile.is_councillor = bool(changes.is_councillor)
     profile.is_association_officer = bool(changes.is_association_officer)
-    profile.friends_of_groups = (changes.friends_of_groups or "").strip() or None
+    profile.friends_of_groups = _text(changes.friends_of_groups, 255, "friends_of_groups", "Friends Of groups")
     wanted = clean_languages(changes.languages)
     current = {lang.language.casefold(): lang for lang in profile.languages}
     profile.languages = [current.get(name.casefold()) or ProfileLanguage(language=name) for name in wanted]
     profile.version = version + 1
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "Somebody else changed this profile while you were editing it. Check the current details and try again."
+        ) from None
     audit.record(actor, "candidate.profile_updated", profile)
 
 

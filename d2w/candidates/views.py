@@ -34,7 +34,7 @@ from d2w.core.access import acting_user, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
-from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.core.pagination import apply_sort, paginate, parse_id, parse_page, parse_sort
 from d2w.programme import services as programme
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
@@ -81,11 +81,12 @@ def index():
         if form.q.data:
             like = f"%{form.q.data.strip().lower()}%"
             stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-        if form.cohort.data and form.cohort.data.isdigit():
+        cohort_id = parse_id(form.cohort.data)
+        if cohort_id is not None:
             stmt = stmt.where(
                 exists().where(
                     Enrolment.profile_id == CandidateProfile.id,
-                    Enrolment.cohort_id == int(form.cohort.data),
+                    Enrolment.cohort_id == cohort_id,
                     Enrolment.status.in_(HOLDS_PLACE),
                 )
             )
@@ -133,9 +134,12 @@ def me():
 
 
 @bp.route("/<int:profile_id>")
-@roles("staff", "candidate")
+@roles("staff", "candidate", "mentor")
 def detail(profile_id: int):
+    """Staff and the candidate see the whole profile; a mentor sees a reduced page for their own
+    mentees (no staff actions, no self-declared section, no postcode or stage history)."""
     profile = get_visible_profile(profile_id)
+    actor = acting_user()
     enrolments = db.session.scalars(
         select(Enrolment).where(Enrolment.profile_id == profile.id).order_by(Enrolment.enrolled_at.desc())
     ).all()
@@ -149,7 +153,8 @@ def detail(profile_id: int):
         approved_labels=APPROVED_LIST_LABELS,
         attendance=programme.candidate_rate(profile.id),
         at_risk=bool(at_risk_ids([profile.id], threshold)),
-        own=policy.is_own_profile(acting_user(), profile),
+        own=policy.is_own_profile(actor, profile),
+        mentor_view=not policy.is_staff(actor) and policy.is_mentor_of(actor, profile),
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from email_validator import EmailNotValidError, validate_email
 
+from d2w.candidates.rules import LanguageError, clean_languages
 from d2w.core.csvio import CsvError, read_csv
 from d2w.core.regions import REGIONS, canonical_region
 
@@ -50,14 +51,11 @@ class Preview:
 
 
 def _languages(raw: str) -> tuple[list[str], str | None]:
-    parts = [" ".join(p.split()) for p in raw.replace(",", ";").split(";")]
-    names = []
-    for p in parts:
-        if p and p.casefold() not in {n.casefold() for n in names}:
-            names.append(p)
-    if any(len(n) > 60 for n in names):
-        return names, "a language name is longer than 60 characters"
-    return names, None
+    """The profile's own language rule, so an imported list is one the candidate can save."""
+    try:
+        return clean_languages(raw), None
+    except LanguageError as exc:
+        return [], str(exc)
 
 
 def check_file(data: bytes, *, existing_emails: set[str], places_left: int, max_rows: int) -> Preview:
@@ -83,7 +81,7 @@ def check_file(data: bytes, *, existing_emails: set[str], places_left: int, max_
         file_errors.append("The file has a header but no candidates.")
     rows: list[Row] = []
     seen: dict[str, int] = {}
-    for index, d in enumerate(dicts, start=2):
+    for index, d in dicts:
         errors = []
         name = " ".join(d.get("name", "").split())
         if not name:

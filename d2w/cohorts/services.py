@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.audit import services as audit
 from d2w.auth import services as auth
@@ -72,6 +74,20 @@ def _check(fields: CohortFields, *, exclude_id: int | None = None, places_taken:
     )
 
 
+def _flush_guarded() -> None:
+    """Flush a cohort change; a concurrent change becomes a Conflict, not an error page."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "Somebody else changed this cohort at the same time. Check the current details and try again."
+        ) from None
+    except IntegrityError:
+        raise Conflict(
+            "That clashes with a change somebody else has just made (a name now in use, or places taken meanwhile). Check and try again."
+        ) from None
+
+
 def create_cohort(actor: User, fields: CohortFields) -> Cohort:
     _require_staff(actor)
     f = _check(fields)
@@ -84,7 +100,10 @@ def create_cohort(actor: User, fields: CohortFields) -> Cohort:
         region=f.region,
     )
     db.session.add(cohort)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise DomainError("There is already a cohort with this name.", field="name") from None
     audit.record(actor, "cohort.created", cohort)
     return cohort
 
@@ -99,7 +118,7 @@ def update_cohort(actor: User, cohort: Cohort, fields: CohortFields, *, version:
     cohort.name, cohort.focus, cohort.region = f.name, f.focus, f.region
     cohort.intake_start, cohort.intake_end, cohort.capacity = f.intake_start, f.intake_end, f.capacity
     cohort.version = version + 1
-    db.session.flush()
+    _flush_guarded()
     audit.record(actor, "cohort.updated", cohort)
     return cohort
 
@@ -112,12 +131,27 @@ def close_cohort(actor: User, cohort: Cohort) -> None:
     cohort.status = "closed"
     cohort.closed_at = utcnow()
     cohort.version += 1
+    _flush_guarded()
     db.session.execute(
         update(Enrolment)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "active")
         .values(status="completed", ended_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+    # Invitations to a closed cohort lapse: they are withdrawn and their places freed.
+    lapsed = db.session.execute(
+        update(Enrolment)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "invited")
+        .values(status="withdrawn", ended_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if lapsed:
+        db.session.execute(
+            update(Cohort)
+            .where(Cohort.id == cohort.id)
+            .values(places_taken=Cohort.places_taken - lapsed)
+            .execution_options(synchronize_session=False)
+        )
     db.session.flush()
     audit.record(actor, "cohort.closed", cohort)
 
@@ -129,7 +163,7 @@ def reopen_cohort(actor: User, cohort: Cohort) -> None:
     cohort.status = "open"
     cohort.closed_at = None
     cohort.version += 1
-    db.session.flush()
+    _flush_guarded()
     audit.record(actor, "cohort.reopened", cohort)
 
 
@@ -173,7 +207,10 @@ def enrol(actor: User, cohort: Cohort, profile: CandidateProfile, *, status: str
     else:
         enrolment = Enrolment(cohort_id=cohort.id, profile_id=profile.id, status=status, enrolled_by_id=actor.id)
         db.session.add(enrolment)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same candidate enrolled by somebody else at the same moment
+        raise DomainError(f"{profile.name} is already in this cohort.", field="candidate") from None
     db.session.refresh(cohort)
     if profile.stage == "prospective":
         change_stage(actor, profile, "in_programme", f"Enrolled in {cohort.name}")
@@ -249,7 +286,7 @@ def preview_import(cohort: Cohort, data: bytes, *, max_rows: int):
 
     try:
         _, dicts = read_csv(data, max_rows=max_rows)
-        emails = [d.get("email", "").strip().lower() for d in dicts if d.get("email")]
+        emails = [d.get("email", "").strip().lower() for _, d in dicts if d.get("email")]
     except CsvError:
         emails = []
     return importer.check_file(

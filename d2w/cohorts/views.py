@@ -166,7 +166,11 @@ def _button(cohort_id: int, action, done: str):
 @bp.route("/<int:cohort_id>/close", methods=["POST"])
 @roles("staff")
 def close(cohort_id: int):
-    _button(cohort_id, services.close_cohort, "Cohort closed. Active candidates are marked as having completed it.")
+    _button(
+        cohort_id,
+        services.close_cohort,
+        "Cohort closed. Active candidates are marked as having completed it; unanswered invitations have lapsed.",
+    )
     return redirect(url_for("cohorts.detail", cohort_id=cohort_id))
 
 

@@ -34,10 +34,11 @@ class CsvError(ValueError):
     pass
 
 
-def read_csv(data: bytes, *, max_rows: int) -> tuple[list[str], list[dict[str, str]]]:
+def read_csv(data: bytes, *, max_rows: int) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """Parse an uploaded CSV (UTF-8, with or without BOM; Excel's Windows-1252 as a fallback).
 
-    Returns the normalised header and the rows as dicts; raises CsvError with a readable reason.
+    Returns the normalised header and the rows as (line number in the file, dict) pairs, blank
+    lines skipped; raises CsvError with a readable reason.
     """
     if not data.strip():
         raise CsvError("The file is empty.")
@@ -50,19 +51,25 @@ def read_csv(data: bytes, *, max_rows: int) -> tuple[list[str], list[dict[str, s
             text = data.decode("cp1252")
         except UnicodeDecodeError:
             raise CsvError("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.") from None
+    rows: list[tuple[int, list[str]]] = []
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
-        rows = list(reader)
+        line = 1
+        for raw in reader:
+            if any(cell.strip() for cell in raw):
+                rows.append((line, raw))
+            line = reader.line_num + 1
     except csv.Error as exc:
         raise CsvError(f"The file could not be read as CSV ({exc}).") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise CsvError("The file is empty.")
-    header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
+    header = [h.strip().lower().replace(" ", "_") for h in rows[0][1]]
     body = rows[1:]
     if len(body) > max_rows:
         raise CsvError(f"The file has {len(body)} rows; import at most {max_rows} at a time.")
-    dicts = []
-    for raw in body:
-        dicts.append({header[i]: (raw[i].strip() if i < len(raw) else "") for i in range(len(header)) if header[i]})
-    return header, dicts
+    out = []
+    for number, raw in body:
+        out.append(
+            (number, {header[i]: (raw[i].strip() if i < len(raw) else "") for i in range(len(header)) if header[i]})
+        )
+    return header, out

@@ -68,4 +68,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unhandled(exc):
         log.exception("unhandled error on %s", request.endpoint)
+        from d2w.core.extensions import db
+
+        try:
+            db.session.rollback()  # a failed transaction must not break the error page too
+        except Exception:  # noqa: BLE001
+            log.exception("rollback after an error failed")
         return render_error(500)

@@ -47,6 +47,17 @@ def parse_page(raw: str | None) -> int:
         return 1
 
 
+MAX_ID = 2_147_483_647
+
+
+def parse_id(raw: str | None) -> int | None:
+    """A database id from a query string (ASCII digits, 1..2,147,483,647), or None."""
+    if not raw or len(raw) > 10 or not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
 @dataclass(frozen=True)
 class Sort:
     key: str

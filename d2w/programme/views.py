@@ -279,10 +279,8 @@ def register(session_id: int):
         form.register_version.data = str(s.register_version)
         return _render_register(s, form, services.register_rows(s))
 
-    try:
-        seen = int(form.register_version.data or "")
-    except ValueError:
-        seen = -1
+    raw = form.register_version.data or ""
+    seen = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else -1
     marks = _posted_marks()
     try:
         changed = services.save_register(actor, s, marks, seen_version=seen)
