@@ -9,9 +9,14 @@ PORT ?= 5000
 
 .PHONY: run test test-sqlite test-postgres setup setup-dev lint format migrate demo clean
 
-## run: set up, migrate the SQLite database under instance/, load the demo and serve on http://127.0.0.1:5000
+## run: set up, migrate the SQLite database under instance/, load the real seat data and the demo, serve http://127.0.0.1:5000
 run: setup
 	$(BIN)/flask db upgrade
+	@if [ -f "$${D2W_SEAT_DATA_DIR:-../shared/data/seats}/constituencies_2010.csv" ]; then \
+		$(BIN)/flask d2w seats import; \
+	else \
+		echo "No seat data at $${D2W_SEAT_DATA_DIR:-../shared/data/seats}: skipping the seat import."; \
+	fi
 	$(BIN)/flask d2w demo
 	@echo "d2w is running at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)

@@ -95,11 +95,24 @@ def _register_blueprints(app: Flask) -> None:
     from d2w.auth.views import bp as auth_bp
     from d2w.candidates.views import bp as candidates_bp
     from d2w.cohorts.views import bp as cohorts_bp
+    from d2w.engagement.views import bp as engagement_bp
     from d2w.main.views import bp as main_bp
+    from d2w.mentoring.views import bp as mentoring_bp
     from d2w.programme.views import bp as programme_bp
     from d2w.users.views import bp as users_bp
 
-    for bp in (main_bp, auth_bp, account_bp, users_bp, audit_bp, candidates_bp, cohorts_bp, programme_bp):
+    for bp in (
+        main_bp,
+        auth_bp,
+        account_bp,
+        users_bp,
+        audit_bp,
+        candidates_bp,
+        cohorts_bp,
+        programme_bp,
+        engagement_bp,
+        mentoring_bp,
+    ):
         app.register_blueprint(bp)
 
 
@@ -107,5 +120,6 @@ def _register_hooks(app: Flask) -> None:
     from d2w.core import access, security
 
     app.before_request(security.assign_request_id)
+    app.before_request(security.refuse_control_characters)
     app.before_request(access.enforce)
     app.after_request(security.set_headers(app))

@@ -14,6 +14,7 @@ from d2w.auth.models import AuthToken, UserSession
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
+from d2w.seats.cli import seats_cli
 
 
 @click.group("d2w")
@@ -72,3 +73,26 @@ def purge_sessions(days: int):
     t = db.session.execute(delete(AuthToken).where(AuthToken.expires_at < cutoff)).rowcount
     db.session.commit()
     click.echo(f"Deleted {s} session(s) and {t} link token(s).")
+
+
+d2w_cli.add_command(seats_cli)
+
+
+@d2w_cli.group("mentoring")
+def mentoring_cli():
+    """Mentoring tasks."""
+
+
+@mentoring_cli.command("remind")
+@with_appcontext
+def mentoring_remind():
+    """E-mail mentors about lapsed contact and overdue action items (daily, from cron).
+
+    Each reminder is recorded before it is sent, once per mentor, kind, subject and day, so
+    running the command twice on one day sends nothing twice."""
+    from d2w.mentoring import mailers, services
+
+    reminders = services.due_reminders()
+    db.session.commit()
+    sent = mailers.send_reminders(reminders)
+    click.echo(f"Sent {sent.sent} reminder e-mail(s); {sent.failed} could not be sent.")

@@ -135,7 +135,89 @@ def load_demo(today: date | None = None) -> tuple[bool, list[User]]:
     cohorts.enrol(staff, north_west, candidates.profile_of(users["candidate.hamza@example.org"]))
 
     _load_sessions(staff, london, north_west, start, users)
+    _load_mentoring(admin, users, today)
+    _load_engagement(staff, users, london, today)
     return True, list(users.values())
+
+
+MENTORS = {
+    "mentor.priya@example.org": {
+        "region": "London",
+        "skills": ["media_tv", "communication", "mock_selection_panel", "social_media"],
+        "languages": "English, Tamil, Hindi",
+        "capacity": 3,
+        "availability": "Weekday evenings; Saturday mornings. Not in August.",
+    },
+    "mentor.kwame@example.org": {
+        "region": "North West",
+        "skills": ["canvassing", "community_organising", "fundraising", "resilience"],
+        "languages": "English, Twi",
+        "capacity": 2,
+        "availability": "Fridays after 4pm.",
+    },
+}
+
+
+def _load_mentoring(admin: User, users: dict[str, User], today: date) -> None:
+    """Priya mentors Aisha and Tomasz, Kwame mentors Hamza; a few logs, one action overdue."""
+    from d2w.mentoring import services as mentoring
+
+    for email, fields in MENTORS.items():
+        mentoring.save_mentor_profile(admin, users[email], mentoring.MentorFields(**fields))
+    priya, kwame = (mentoring.mentor_profile_of(users[e]) for e in MENTORS)
+    pairs = {}
+    for mentor, email in (
+        (priya, "candidate.aisha@example.org"),
+        (priya, "candidate.tomasz@example.org"),
+        (kwame, "candidate.hamza@example.org"),
+    ):
+        pairs[email] = mentoring.assign(admin, candidates.profile_of(users[email]), mentor, is_primary=True)
+        # Matched seven weeks ago: Tomasz has had no session since, so he shows as lapsed.
+        pairs[email].started_at = utcnow() - timedelta(weeks=7)
+    A = mentoring.ActionFields  # noqa: N806
+    logs = [
+        (
+            "candidate.aisha@example.org",
+            users["mentor.priya@example.org"],
+            mentoring.LogFields(
+                met_on=today - timedelta(days=20),
+                duration_minutes=60,
+                mode="in_person",
+                summary="Went through Aisha's story for selection panels and how her English class work shows "
+                "leadership. Agreed to practise a two-minute opening.",
+                private_note="Aisha is anxious about media questions on her family's business; revisit gently.",
+                actions=[
+                    A("Write and rehearse a two-minute opening statement", "candidate", today - timedelta(days=3)),
+                    A("Send contacts at two local newspapers", "mentor", today + timedelta(days=10)),
+                ],
+            ),
+        ),
+        (
+            "candidate.aisha@example.org",
+            users["mentor.priya@example.org"],
+            mentoring.LogFields(
+                met_on=today - timedelta(days=6),
+                duration_minutes=30,
+                mode="video",
+                summary="Mock radio interview. Strong on local issues; shorten answers on national policy.",
+                private_note="Much more confident than last time.",
+                actions=[A("Record a 60-second answer on local housing", "candidate", today + timedelta(days=7))],
+            ),
+        ),
+        (
+            "candidate.hamza@example.org",
+            users["mentor.kwame@example.org"],
+            mentoring.LogFields(
+                met_on=today - timedelta(days=12),
+                duration_minutes=45,
+                mode="phone",
+                summary="Planned a voter-registration stall at the Oldham freshers' fair with the association.",
+                actions=[A("Book the stall and recruit five volunteers", "candidate", today + timedelta(days=14))],
+            ),
+        ),
+    ]
+    for email, author, fields in logs:
+        mentoring.add_log(author, pairs[email], fields, today=today)
 
 
 def _load_sessions(staff: User, london, north_west, start: date, users: dict[str, User]) -> None:
@@ -199,3 +281,79 @@ def _load_sessions(staff: User, london, north_west, start: date, users: dict[str
             seen_version=s.register_version,
             now=now,
         )
+
+
+def _load_engagement(staff: User, users: dict[str, User], london, today: date) -> None:
+    """Targets for the London cohort and a few milestones: one verified, one returned, two waiting."""
+    from d2w.engagement import services as engagement
+    from d2w.engagement.models import MilestoneType
+
+    types = {t.name: t.id for t in db.session.scalars(select(MilestoneType))}
+    english = types["Running a free English class"]
+    hub = types["Visiting a community hub or religious centre"]
+    volunteers = types["Recruiting community volunteers for campaigning"]
+    engagement.set_targets(staff, london, {english: 2, hub: 3, volunteers: 1})
+
+    def log(email, type_id, days_ago, place, description, **extra):
+        user = users[email]
+        fields = engagement.MilestoneFields(
+            type_id=type_id,
+            occurred_on=today - timedelta(days=days_ago),
+            place=place,
+            description=description,
+            **extra,
+        )
+        return engagement.log_milestone(user, candidates.profile_of(user), fields).milestone
+
+    verified = log(
+        "candidate.aisha@example.org",
+        english,
+        20,
+        "Brick Lane Mosque, London E1",
+        "A free English class for twelve women from the Bangladeshi community, every Saturday.",
+        region="London",
+        borough="Tower Hamlets",
+        seat_code="E14000555",
+        community="Bangladeshi community",
+        people_reached=12,
+        volunteers_recruited=2,
+        evidence_url="https://www.example.org/news/english-class",
+    )
+    engagement.verify(staff, verified, version=verified.version, comment="Seen the register: well done.")
+    returned = log(
+        "candidate.aisha@example.org",
+        volunteers,
+        9,
+        "Whitechapel, London E1",
+        "Recruited local volunteers for the by-election campaign.",
+        region="London",
+        borough="Tower Hamlets",
+        people_reached=40,
+        volunteers_recruited=15,
+        evidence_url="https://www.example.org/photos/volunteers",
+    )
+    engagement.return_milestone(
+        staff, returned, version=returned.version, comment="Please add the names of the wards you canvassed."
+    )
+    log(
+        "candidate.aisha@example.org",
+        hub,
+        4,
+        "Shree Ram Mandir, Southall",
+        "Met the temple committee and volunteers at the Sunday langar.",
+        region="London",
+        borough="Ealing",
+        community="Hindu community",
+        people_reached=60,
+    )
+    log(
+        "candidate.tomasz@example.org",
+        hub,
+        6,
+        "Polish Social and Cultural Association, Hammersmith",
+        "Spoke at the association's community evening about local services.",
+        region="London",
+        borough="Hammersmith and Fulham",
+        community="Polish community",
+        people_reached=35,
+    )

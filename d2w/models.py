@@ -10,4 +10,17 @@ from d2w.candidates.models import (  # noqa: F401
     StageChange,
 )
 from d2w.cohorts.models import Cohort, Enrolment  # noqa: F401
+from d2w.engagement.models import Milestone, MilestoneEvent, MilestoneTarget, MilestoneType  # noqa: F401
+from d2w.mentoring.models import (  # noqa: F401
+    ActionItem,
+    MentorAssignment,
+    MentoringLog,
+    MentoringReminder,
+    MentorLanguage,
+    MentorProfile,
+    MentorSkill,
+    PrivateNote,
+    StaffNote,
+)
 from d2w.programme.models import Attendance, ProgrammeSession  # noqa: F401
+from d2w.seats.models import DataSource, Seat, SeatFigureSource, SeatPartyShare, SeatResult  # noqa: F401

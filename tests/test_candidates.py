@@ -108,8 +108,10 @@ def test_mentors_cannot_open_profiles_or_sensitive_data(app, client, people):
     with app.app_context():
         pid = _profile(app, people["candidate"]).id
     login(client, people["mentor"].email)
-    for path in ("/candidates/", f"/candidates/{pid}", f"/candidates/{pid}/self-declared"):
+    for path in ("/candidates/", f"/candidates/{pid}/self-declared"):
         assert client.get(path).status_code == 403, path
+    # Mentors may open their own mentees' profiles only: anyone else's is "not found".
+    assert client.get(f"/candidates/{pid}").status_code == 404
 
 
 def test_stage_change_keeps_history_and_audits(app, client, people):

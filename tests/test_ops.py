@@ -99,6 +99,7 @@ def test_demo_programme_shows_every_feature(app):
     """Cohorts, profiles, self-declared answers with consent, sessions, registers, someone at risk."""
     from d2w.candidates.models import ConsentRecord, SensitiveAnswer
     from d2w.cohorts.models import Cohort, Enrolment
+    from d2w.core.db import utcnow
     from d2w.programme import services as programme
     from d2w.programme.models import Attendance, ProgrammeSession
 
@@ -111,6 +112,23 @@ def test_demo_programme_shows_every_feature(app):
         assert count(Attendance) == 9
         assert count(SensitiveAnswer) == count(ConsentRecord) == 4
         assert [p.user.name for p in programme.at_risk_candidates()] == ["Jade Campbell"]
+        # Mentoring: Priya mentors Aisha and Tomasz, Kwame mentors Hamza; logs with private
+        # notes and action items, one of them overdue.
+        from d2w.mentoring.models import ActionItem, MentorAssignment, MentoringLog, MentorProfile, PrivateNote
+
+        pairs = {(a.mentor.name, a.profile.name) for a in db.session.scalars(select(MentorAssignment))}
+        assert pairs == {
+            ("Priya Raman", "Aisha Rahman"),
+            ("Priya Raman", "Tomasz Nowak"),
+            ("Kwame Mensah", "Hamza Siddiqui"),
+        }
+        assert count(MentorProfile) == 2 and count(MentoringLog) == 3 and count(PrivateNote) == 2
+        overdue = db.session.scalars(select(ActionItem).where(ActionItem.due_on < utcnow().date())).all()
+        assert [i.description for i in overdue] == ["Write and rehearse a two-minute opening statement"]
+    # Loading again changes nothing.
+    assert app.test_cli_runner().invoke(args=["d2w", "demo"]).exit_code == 0
+    with app.app_context():
+        assert count(MentorAssignment) == 3
 
 
 def test_purge_sessions_command(app, client, people):

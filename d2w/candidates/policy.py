@@ -1,7 +1,7 @@
 """Who may see and change candidate profiles and their sensitive answers.
 
-One function per rule, shared by views, queries and templates. Mentors will see their own
-mentees once mentoring arrives; until then they see no profiles.
+One function per rule, shared by views, queries and templates. A mentor sees the profiles of
+the candidates they have an active mentoring assignment with (never their self-declared answers).
 """
 
 from __future__ import annotations
@@ -20,7 +20,26 @@ def visible_profiles(actor: User) -> Select:
         return stmt
     if actor.role == "candidate":
         return stmt.where(CandidateProfile.user_id == actor.id)
+    if actor.role == "mentor":
+        return stmt.where(CandidateProfile.id.in_(_mentee_ids(actor)))
     return stmt.where(false())
+
+
+def _mentee_ids(actor: User) -> Select:
+    from d2w.mentoring.policy import mentee_profile_ids
+
+    return mentee_profile_ids(actor)
+
+
+def is_mentor_of(actor: User, profile: CandidateProfile) -> bool:
+    """Whether the actor mentors this candidate now (an active assignment)."""
+    if not (actor and actor.is_authenticated and actor.role == "mentor"):
+        return False
+    from d2w.core.extensions import db
+    from d2w.mentoring.models import MentorAssignment
+
+    stmt = _mentee_ids(actor).where(MentorAssignment.profile_id == profile.id).limit(1)
+    return db.session.scalar(stmt) is not None
 
 
 def is_own_profile(actor: User, profile: CandidateProfile) -> bool:
@@ -28,7 +47,7 @@ def is_own_profile(actor: User, profile: CandidateProfile) -> bool:
 
 
 def can_view_profile(actor: User, profile: CandidateProfile) -> bool:
-    return is_staff(actor) or is_own_profile(actor, profile)
+    return is_staff(actor) or is_own_profile(actor, profile) or is_mentor_of(actor, profile)
 
 
 def can_edit_profile(actor: User, profile: CandidateProfile) -> bool:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, url_for
+from flask import Flask, request
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -48,14 +49,18 @@ def browser_summary(user_agent: str | None) -> str:
 
 
 def url_with(**changes) -> str:
-    """The current page's URL with some query arguments changed (for sorting and paging)."""
+    """The current page's address with some query arguments changed (for sorting and paging).
+
+    Built from the request's own path, so no query argument can reach ``url_for``'s options.
+    """
     args = request.args.to_dict()
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    query = urlencode(args)
+    return request.path + (f"?{query}" if query else "")
 
 
 # Navigation, in order. A link is shown only to those whose role may use its page, using the
@@ -67,6 +72,11 @@ NAV = [
     ("programme.index", "Sessions"),
     ("candidates.me", "My profile"),
     ("programme.mine", "My sessions"),
+    ("engagement.mine", "My milestones"),
+    ("engagement.review", "Milestones"),
+    ("mentoring.health", "Mentoring"),
+    ("mentoring.home", "My mentees"),
+    ("mentoring.mine", "My mentoring"),
     ("users.index", "People"),
     ("audit.index", "Audit log"),
     ("account.overview", "My account"),

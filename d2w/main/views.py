@@ -55,6 +55,10 @@ def home():
         )
     if role == "candidate":
         return candidate_home()
+    if role == "mentor":
+        from d2w.mentoring.views import render_mentor_home
+
+        return render_mentor_home(greeting=True)
     return render_template(f"main/home_{role}.html")
 
 

@@ -18,10 +18,20 @@ axe = Axe()
 
 # What each role's main navigation offers, in order (and nothing else).
 NAV = {
-    "admin": ["Home", "Candidates", "Cohorts", "Sessions", "People", "Audit log", "My account"],
-    "staff": ["Home", "Candidates", "Cohorts", "Sessions", "People", "My account"],
-    "mentor": ["Home", "My account"],
-    "candidate": ["Home", "My profile", "My sessions", "My account"],
+    "admin": [
+        "Home",
+        "Candidates",
+        "Cohorts",
+        "Sessions",
+        "Milestones",
+        "Mentoring",
+        "People",
+        "Audit log",
+        "My account",
+    ],
+    "staff": ["Home", "Candidates", "Cohorts", "Sessions", "Milestones", "Mentoring", "People", "My account"],
+    "mentor": ["Home", "Milestones", "My mentees", "My account"],
+    "candidate": ["Home", "My profile", "My sessions", "My milestones", "My mentoring", "My account"],
 }
 # The section every role's home page shows.
 HOME_SECTION = {"admin": "People", "staff": "People", "mentor": "Your mentees", "candidate": "Your programme"}

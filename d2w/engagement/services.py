@@ -1,0 +1,668 @@
+"""Business verbs for engagement milestones: the type catalogue, logging with evidence,
+verification with a kept history, cohort targets, progress and totals, and local ties for the
+seat-fit check.
+
+Services take the acting user, flush, and raise domain errors; they never commit. A milestone
+saved with an uploaded file returns the stored file's name (``Saved.stored``) so that the view can
+remove it if the commit fails, and the name of a file it replaced (``Saved.replaced``) to remove
+once the commit succeeds: a failed save never leaves a file behind, and a replaced one never
+disappears before its replacement is safe.
+
+Counts, progress and totals use verified milestones only, computed with SQL aggregates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from d2w.audit import services as audit
+from d2w.auth.models import User
+from d2w.candidates.models import CandidateProfile
+from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
+from d2w.core.db import utcnow
+from d2w.core.errors import Conflict, DomainError, Forbidden
+from d2w.core.extensions import db
+from d2w.core.regions import canonical_region
+from d2w.engagement import policy, uploads
+from d2w.engagement.models import (
+    CATEGORY_LABELS,
+    MAX_PEOPLE_REACHED,
+    MAX_TARGET,
+    MAX_VOLUNTEERS,
+    Milestone,
+    MilestoneEvent,
+    MilestoneTarget,
+    MilestoneType,
+)
+
+# An ONS constituency code: E14 (England), W07 (Wales), S14 (Scotland), N06 (Northern Ireland)
+# and their 2024 successors share this shape: a letter and eight digits.
+SEAT_CODE = re.compile(r"^[ENSW]\d{8}$")
+
+
+def _tidy(value: str | None, limit: int, field_name: str, label: str) -> str | None:
+    value = " ".join((value or "").split())
+    if len(value) > limit:
+        raise DomainError(f"Keep the {label} under {limit} characters.", field=field_name)
+    return value or None
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue of milestone types
+
+
+@dataclass
+class TypeFields:
+    name: str
+    description: str | None
+    category: str
+    evidence_required: bool = True
+    active: bool = True
+
+
+def _require_catalogue(actor: User) -> None:
+    if not policy.can_manage_catalogue(actor):
+        raise Forbidden("Only staff change milestone types and targets.")
+
+
+def _check_type(fields: TypeFields, *, exclude_id: int | None = None) -> TypeFields:
+    name = _tidy(fields.name, 120, "name", "name")
+    if not name:
+        raise DomainError("Enter a name for the milestone type.", field="name")
+    if fields.category not in CATEGORY_LABELS:
+        raise DomainError("Choose a category.", field="category")
+    description = (fields.description or "").strip() or None
+    if description and len(description) > 1000:
+        raise DomainError("Keep the description under 1,000 characters.", field="description")
+    clash = select(MilestoneType.id).where(func.lower(MilestoneType.name) == name.lower())
+    if exclude_id is not None:
+        clash = clash.where(MilestoneType.id != exclude_id)
+    if db.session.scalar(clash.limit(1)) is not None:
+        raise DomainError("There is already a milestone type with this name.", field="name")
+    return TypeFields(name, description, fields.category, bool(fields.evidence_required), bool(fields.active))
+
+
+def all_types() -> list[MilestoneType]:
+    return list(
+        db.session.scalars(select(MilestoneType).order_by(MilestoneType.category, func.lower(MilestoneType.name)))
+    )
+
+
+def active_types() -> list[MilestoneType]:
+    return [t for t in all_types() if t.active]
+
+
+def create_type(actor: User, fields: TypeFields) -> MilestoneType:
+    _require_catalogue(actor)
+    f = _check_type(fields)
+    t = MilestoneType(
+        name=f.name,
+        description=f.description,
+        category=f.category,
+        evidence_required=f.evidence_required,
+        active=f.active,
+    )
+    db.session.add(t)
+    db.session.flush()
+    audit.record(actor, "milestone_type.created", t)
+    return t
+
+
+def update_type(actor: User, t: MilestoneType, fields: TypeFields, *, version: int) -> MilestoneType:
+    _require_catalogue(actor)
+    if version != t.version:
+        raise Conflict("Somebody else changed this milestone type while you were editing it. Check it and try again.")
+    f = _check_type(fields, exclude_id=t.id)
+    t.name, t.description, t.category = f.name, f.description, f.category
+    t.evidence_required, t.active = f.evidence_required, f.active
+    t.version = version + 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "Somebody else changed this milestone type while you were editing it. Check it and try again."
+        ) from None
+    audit.record(actor, "milestone_type.updated", t)
+    return t
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging and editing milestones
+
+
+@dataclass
+class MilestoneFields:
+    type_id: int | None
+    occurred_on: date | None
+    place: str | None
+    description: str | None
+    region: str | None = None
+    borough: str | None = None
+    seat_code: str | None = None
+    community: str | None = None
+    people_reached: int | None = 0
+    volunteers_recruited: int | None = 0
+    evidence_url: str | None = None
+
+
+@dataclass
+class Saved:
+    milestone: Milestone
+    stored: str | None = None  # a file written by this save: remove it if the commit fails
+    replaced: str | None = None  # a file this save replaced: remove it once the commit succeeds
+
+
+def clean_evidence_url(raw: str | None) -> str | None:
+    """An https link to evidence, or None. Raises DomainError at the field."""
+    url = (raw or "").strip()
+    if not url:
+        return None
+
+    def bad(message: str) -> DomainError:
+        return DomainError(message, field="evidence_url")
+
+    if len(url) > 500:
+        raise bad("Keep the link under 500 characters.")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise bad("A link cannot contain spaces.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError:
+        raise bad("Enter a full link, for example https://www.example.org/news/story.") from None
+    if parts.scheme.lower() != "https":
+        raise bad("Evidence links must start with https://.")
+    if not host or "." not in host.strip("."):
+        raise bad("Enter a full link, for example https://www.example.org/news/story.")
+    if parts.username or parts.password:
+        raise bad("Remove the user name or password from the link.")
+    return url
+
+
+def clean_seat_code(raw: str | None) -> str | None:
+    code = "".join((raw or "").split()).upper()
+    if not code:
+        return None
+    if not SEAT_CODE.match(code):
+        raise DomainError("Enter the seat's ONS code: a letter and eight digits, for example E14000555.", "seat_code")
+    return code
+
+
+def _count(value: int | None, limit: int, field_name: str, label: str) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, int) or value < 0 or value > limit:
+        raise DomainError(f"Enter the number of {label}, from 0 to {limit:,}.", field=field_name)
+    return value
+
+
+def _check_milestone(fields: MilestoneFields, today: date) -> tuple[MilestoneFields, MilestoneType]:
+    t = db.session.get(MilestoneType, fields.type_id) if fields.type_id else None
+    if t is None or not t.active:
+        raise DomainError("Choose what kind of milestone this is.", field="type_id")
+    if fields.occurred_on is None:
+        raise DomainError("Enter the date it happened, for example 14/03/2026.", field="occurred_on")
+    if fields.occurred_on > today:
+        raise DomainError("The date cannot be in the future: log a milestone once it has happened.", "occurred_on")
+    if fields.occurred_on < date(2000, 1, 1):
+        raise DomainError("Enter a date from 2000 onwards.", field="occurred_on")
+    place = _tidy(fields.place, 255, "place", "place")
+    if not place:
+        raise DomainError("Enter where it happened, for example the name of the centre and the town.", "place")
+    region = None
+    if fields.region:
+        region = canonical_region(fields.region)
+        if region is None:
+            raise DomainError("Choose a UK nation or region from the list.", field="region")
+    description = (fields.description or "").strip()
+    if not description:
+        raise DomainError("Describe what you did and who took part.", field="description")
+    if len(description) > 4000:
+        raise DomainError("Keep the description under 4,000 characters.", field="description")
+    clean = MilestoneFields(
+        type_id=t.id,
+        occurred_on=fields.occurred_on,
+        place=place,
+        description=description,
+        region=region,
+        borough=_tidy(fields.borough, 80, "borough", "borough"),
+        seat_code=clean_seat_code(fields.seat_code),
+        community=_tidy(fields.community, 120, "community", "community"),
+        people_reached=_count(fields.people_reached, MAX_PEOPLE_REACHED, "people_reached", "people reached"),
+        volunteers_recruited=_count(
+            fields.volunteers_recruited, MAX_VOLUNTEERS, "volunteers_recruited", "volunteers recruited"
+        ),
+        evidence_url=clean_evidence_url(fields.evidence_url),
+    )
+    return clean, t
+
+
+def _apply(m: Milestone, f: MilestoneFields) -> None:
+    m.type_id, m.occurred_on, m.place, m.description = f.type_id, f.occurred_on, f.place, f.description
+    m.region, m.borough, m.seat_code, m.community = f.region, f.borough, f.seat_code, f.community
+    m.people_reached, m.volunteers_recruited, m.evidence_url = f.people_reached, f.volunteers_recruited, f.evidence_url
+
+
+def _attach(m: Milestone, evidence: uploads.Evidence) -> str:
+    stored = uploads.store(evidence)
+    m.evidence_file, m.evidence_filename = stored, evidence.filename
+    m.evidence_type, m.evidence_size = evidence.content_type, evidence.size
+    return stored
+
+
+def _flush_or_discard(stored: str | None) -> None:
+    try:
+        db.session.flush()
+    except Exception:
+        uploads.discard(stored)
+        raise
+
+
+def log_milestone(
+    actor: User,
+    profile: CandidateProfile,
+    fields: MilestoneFields,
+    evidence: uploads.Evidence | None = None,
+    *,
+    today: date | None = None,
+) -> Saved:
+    """A candidate records a milestone of their own; it awaits verification."""
+    if not (policy.can_log(actor) and profile.user_id == actor.id):
+        raise Forbidden("Only the candidate logs their own milestones.")
+    f, t = _check_milestone(fields, today or date.today())
+    if t.evidence_required and not (f.evidence_url or evidence):
+        raise DomainError(f"“{t.name}” needs evidence: add a link or upload a file.", field="evidence_url")
+    m = Milestone(profile_id=profile.id, status="logged")
+    _apply(m, f)
+    stored = _attach(m, evidence) if evidence else None
+    db.session.add(m)
+    _flush_or_discard(stored)
+    db.session.add(MilestoneEvent(milestone_id=m.id, actor_id=actor.id, from_status=None, to_status="logged"))
+    _flush_or_discard(stored)
+    return Saved(milestone=m, stored=stored)
+
+
+def _conflict() -> Conflict:
+    return Conflict(
+        "This milestone changed while you had it open (it was edited, verified or returned). "
+        "Nothing of yours was saved: check it as it is now and try again."
+    )
+
+
+def update_milestone(
+    actor: User,
+    m: Milestone,
+    fields: MilestoneFields,
+    evidence: uploads.Evidence | None = None,
+    *,
+    version: int,
+    today: date | None = None,
+) -> Saved:
+    """The candidate changes a milestone awaiting verification, or fixes and resubmits a
+    returned one (it then awaits verification again)."""
+    if not policy.is_own(actor, m):
+        raise Forbidden("Only the candidate changes their own milestones.")
+    if version != m.version:
+        raise _conflict()
+    if not policy.can_edit(actor, m):
+        raise DomainError("This milestone is verified and can no longer be changed.")
+    f, t = _check_milestone(fields, today or date.today())
+    if t.evidence_required and not (f.evidence_url or evidence or m.evidence_file):
+        raise DomainError(f"“{t.name}” needs evidence: add a link or upload a file.", field="evidence_url")
+    before = m.status
+    _apply(m, f)
+    replaced = m.evidence_file if evidence else None
+    stored = _attach(m, evidence) if evidence else None
+    m.status = "logged"
+    m.version = version + 1
+    try:
+        _flush_or_discard(stored)
+    except StaleDataError:
+        raise _conflict() from None
+    db.session.add(MilestoneEvent(milestone_id=m.id, actor_id=actor.id, from_status=before, to_status="logged"))
+    _flush_or_discard(stored)
+    return Saved(milestone=m, stored=stored, replaced=replaced)
+
+
+def _review(actor: User, m: Milestone, to_status: str, comment: str | None, version: int) -> Milestone:
+    if not (policy.is_staff(actor) or policy.is_active_mentor(actor, m.profile_id)):
+        raise Forbidden("Only staff or the candidate's mentor verify milestones.")
+    if version != m.version:
+        raise _conflict()
+    if m.status != "logged":
+        raise DomainError("Only a milestone awaiting verification can be verified or returned.")
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > 2000:
+        raise DomainError("Keep the comment under 2,000 characters.", field="comment")
+    if to_status == "returned" and not comment:
+        raise DomainError("Say what the candidate should change or add.", field="comment")
+    m.status = to_status
+    if to_status == "verified":
+        m.verified_at, m.verified_by_id = utcnow(), actor.id
+    m.version = version + 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise _conflict() from None
+    db.session.add(
+        MilestoneEvent(milestone_id=m.id, actor_id=actor.id, from_status="logged", to_status=to_status, comment=comment)
+    )
+    db.session.flush()
+    audit.record(actor, f"milestone.{to_status}", m)
+    return m
+
+
+def verify(actor: User, m: Milestone, *, version: int, comment: str | None = None) -> Milestone:
+    return _review(actor, m, "verified", comment, version)
+
+
+def return_milestone(actor: User, m: Milestone, *, version: int, comment: str | None) -> Milestone:
+    return _review(actor, m, "returned", comment, version)
+
+
+def history(m: Milestone) -> list[MilestoneEvent]:
+    """Every step of a milestone, oldest first (one query)."""
+    return list(
+        db.session.scalars(
+            select(MilestoneEvent)
+            .where(MilestoneEvent.milestone_id == m.id)
+            .order_by(MilestoneEvent.at, MilestoneEvent.id)
+        )
+    )
+
+
+def latest_return_comment(m: Milestone) -> str | None:
+    if m.status != "returned":
+        return None
+    return db.session.scalar(
+        select(MilestoneEvent.comment)
+        .where(MilestoneEvent.milestone_id == m.id, MilestoneEvent.to_status == "returned")
+        .order_by(MilestoneEvent.at.desc(), MilestoneEvent.id.desc())
+        .limit(1)
+    )
+
+
+def evidence_for_download(actor: User, m: Milestone):
+    """The stored file's path, for those who may see the milestone. Staff and mentor downloads
+    are audited (the candidate's own are not)."""
+    path = uploads.path_for(m.evidence_file) if m.evidence_file else None
+    if path is None:
+        return None
+    if not policy.is_own(actor, m):
+        audit.record(actor, "milestone.evidence_downloaded", m)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets, progress and totals (verified milestones only)
+
+
+def targets_for(cohort_id: int) -> dict[int, int]:
+    """A cohort's targets: {type id: target}."""
+    return dict(
+        db.session.execute(
+            select(MilestoneTarget.type_id, MilestoneTarget.target).where(MilestoneTarget.cohort_id == cohort_id)
+        ).all()
+    )
+
+
+def set_targets(actor: User, cohort: Cohort, wanted: Mapping[int, int | None]) -> int:
+    """Set a cohort's target for each type in ``wanted``; None or 0 removes it. Returns how many
+    changed. Unknown type ids are refused."""
+    _require_catalogue(actor)
+    known = set(db.session.scalars(select(MilestoneType.id)))
+    for type_id, target in wanted.items():
+        if type_id not in known:
+            raise DomainError("Unknown milestone type.")
+        if target is not None and (not isinstance(target, int) or target < 0 or target > MAX_TARGET):
+            raise DomainError(f"Enter a target from 0 to {MAX_TARGET:,} (0 for none).", field=f"target-{type_id}")
+    existing = {
+        t.type_id: t for t in db.session.scalars(select(MilestoneTarget).where(MilestoneTarget.cohort_id == cohort.id))
+    }
+    changed = 0
+    for type_id, target in wanted.items():
+        row = existing.get(type_id)
+        if not target:
+            if row is not None:
+                db.session.execute(delete(MilestoneTarget).where(MilestoneTarget.id == row.id))
+                changed += 1
+        elif row is None:
+            db.session.add(MilestoneTarget(cohort_id=cohort.id, type_id=type_id, target=target, set_by_id=actor.id))
+            changed += 1
+        elif row.target != target:
+            row.target, row.set_by_id = target, actor.id
+            changed += 1
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict("Somebody else set these targets at the same time. Check them and save again.") from None
+    if changed:
+        audit.record(actor, "milestone_targets.set", cohort, summary=f"{changed} target(s) changed")
+    return changed
+
+
+def verified_counts(profile_ids: Iterable[int]) -> dict[int, dict[int, int]]:
+    """Verified milestones per candidate and type, in one query: {profile: {type: n}}."""
+    ids = list(profile_ids)
+    out: dict[int, dict[int, int]] = {pid: {} for pid in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Milestone.profile_id, Milestone.type_id, func.count())
+        .where(Milestone.profile_id.in_(ids), Milestone.status == "verified")
+        .group_by(Milestone.profile_id, Milestone.type_id)
+    ).all()
+    for pid, tid, n in rows:
+        out[pid][tid] = int(n)
+    return out
+
+
+@dataclass
+class Progress:
+    """Progress towards targets: each type counts up to its target."""
+
+    done: int = 0
+    target: int = 0
+
+    @property
+    def percent(self) -> int:
+        return 0 if not self.target else round(100 * self.done / self.target)
+
+    @property
+    def text(self) -> str:
+        return f"{self.done} of {self.target}"
+
+
+@dataclass
+class TypeProgress:
+    type: MilestoneType
+    progress: Progress
+
+
+@dataclass
+class CandidateProgress:
+    profile: CandidateProfile
+    overall: Progress
+    by_type: list[TypeProgress] = field(default_factory=list)
+
+
+@dataclass
+class CohortProgress:
+    cohort: Cohort
+    overall: Progress
+    by_type: list[TypeProgress]
+    candidates: list[CandidateProgress]
+    totals: Totals
+
+
+@dataclass
+class Totals:
+    milestones: int = 0
+    people_reached: int = 0
+    volunteers_recruited: int = 0
+
+
+def _types_by_id(type_ids: Iterable[int]) -> dict[int, MilestoneType]:
+    ids = list(type_ids)
+    if not ids:
+        return {}
+    return {t.id: t for t in db.session.scalars(select(MilestoneType).where(MilestoneType.id.in_(ids)))}
+
+
+def _ordered(types: Mapping[int, MilestoneType]) -> list[MilestoneType]:
+    return sorted(types.values(), key=lambda t: (t.category, t.name.lower()))
+
+
+def _candidate_progress(
+    profile: CandidateProfile, targets: Mapping[int, int], counts: Mapping[int, int], types: list[MilestoneType]
+) -> CandidateProgress:
+    by_type = [TypeProgress(t, Progress(min(counts.get(t.id, 0), targets[t.id]), targets[t.id])) for t in types]
+    overall = Progress(sum(tp.progress.done for tp in by_type), sum(tp.progress.target for tp in by_type))
+    return CandidateProgress(profile=profile, overall=overall, by_type=by_type)
+
+
+def holding_cohorts(profile_id: int) -> list[Cohort]:
+    """The cohorts a candidate holds a place in, newest intake first."""
+    return list(
+        db.session.scalars(
+            select(Cohort)
+            .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+            .where(Enrolment.profile_id == profile_id, Enrolment.status.in_(HOLDS_PLACE))
+            .order_by(Cohort.intake_start.desc(), Cohort.id)
+        )
+    )
+
+
+def candidate_progress(profile: CandidateProfile, cohort: Cohort) -> CandidateProgress:
+    """One candidate's progress towards one cohort's targets (three queries)."""
+    targets = targets_for(cohort.id)
+    types = _ordered(_types_by_id(targets))
+    return _candidate_progress(profile, targets, verified_counts([profile.id])[profile.id], types)
+
+
+def _roster_profiles(cohort_id: int) -> list[CandidateProfile]:
+    return list(
+        db.session.scalars(
+            select(CandidateProfile)
+            .join(Enrolment, Enrolment.profile_id == CandidateProfile.id)
+            .join(User, User.id == CandidateProfile.user_id)
+            .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+            .order_by(func.lower(User.name), CandidateProfile.id)
+        )
+    )
+
+
+def cohort_progress(cohort: Cohort) -> CohortProgress:
+    """Every candidate's progress in a cohort, the cohort's as a whole (each candidate's target
+    counts), per type, and the cohort's totals: a fixed number of queries."""
+    targets = targets_for(cohort.id)
+    types = _ordered(_types_by_id(targets))
+    profiles = _roster_profiles(cohort.id)
+    counts = verified_counts(p.id for p in profiles)
+    candidates = [_candidate_progress(p, targets, counts[p.id], types) for p in profiles]
+    by_type = []
+    for i, t in enumerate(types):
+        done = sum(c.by_type[i].progress.done for c in candidates)
+        by_type.append(TypeProgress(t, Progress(done, targets[t.id] * len(candidates))))
+    overall = Progress(sum(c.overall.done for c in candidates), sum(c.overall.target for c in candidates))
+    return CohortProgress(
+        cohort=cohort,
+        overall=overall,
+        by_type=by_type,
+        candidates=candidates,
+        totals=cohort_totals([cohort.id])[cohort.id],
+    )
+
+
+def _totals_columns():
+    return (
+        func.count(Milestone.id),
+        func.coalesce(func.sum(Milestone.people_reached), 0),
+        func.coalesce(func.sum(Milestone.volunteers_recruited), 0),
+    )
+
+
+def cohort_totals(cohort_ids: Iterable[int]) -> dict[int, Totals]:
+    """Verified milestones, people reached and volunteers recruited by each cohort's candidates
+    (those holding a place), in one query."""
+    ids = list(cohort_ids)
+    out = {cid: Totals() for cid in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Enrolment.cohort_id, *_totals_columns())
+        .join(Milestone, Milestone.profile_id == Enrolment.profile_id)
+        .where(Enrolment.cohort_id.in_(ids), Enrolment.status.in_(HOLDS_PLACE), Milestone.status == "verified")
+        .group_by(Enrolment.cohort_id)
+    ).all()
+    for cid, n, people, volunteers in rows:
+        out[cid] = Totals(int(n), int(people), int(volunteers))
+    return out
+
+
+def programme_totals() -> Totals:
+    """Verified milestones, people reached and volunteers recruited across the programme."""
+    n, people, volunteers = db.session.execute(select(*_totals_columns()).where(Milestone.status == "verified")).one()
+    return Totals(int(n), int(people), int(volunteers))
+
+
+# ---------------------------------------------------------------------------------------------
+# Local ties, for the seat-fit check
+
+
+@dataclass(frozen=True)
+class Tie:
+    """A verified milestone as evidence of a local connection."""
+
+    milestone_id: int
+    type_name: str
+    occurred_on: date
+    place: str
+    region: str | None
+    borough: str | None
+    seat_code: str | None
+    community: str | None
+
+
+def verified_ties(profile_id: int) -> list[Tie]:
+    """A candidate's verified milestones tied to a region, borough or seat, newest first."""
+    rows = db.session.execute(
+        select(
+            Milestone.id,
+            MilestoneType.name,
+            Milestone.occurred_on,
+            Milestone.place,
+            Milestone.region,
+            Milestone.borough,
+            Milestone.seat_code,
+            Milestone.community,
+        )
+        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
+        .where(
+            Milestone.profile_id == profile_id,
+            Milestone.status == "verified",
+            (Milestone.region.is_not(None)) | (Milestone.borough.is_not(None)) | (Milestone.seat_code.is_not(None)),
+        )
+        .order_by(Milestone.occurred_on.desc(), Milestone.id.desc())
+    ).all()
+    return [Tie(*row) for row in rows]
+
+
+def group_counts_by_status(profile_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Milestone.status, func.count()).where(Milestone.profile_id == profile_id).group_by(Milestone.status)
+    ).all()
+    out: dict[str, int] = defaultdict(int)
+    for status, n in rows:
+        out[status] = int(n)
+    return out

@@ -1,0 +1,1 @@
+"""Mentoring: mentor profiles, matching, assignments, logs with private notes, action items."""

@@ -1,0 +1,657 @@
+"""Business verbs for mentoring: mentor profiles, matching, assignments, logs, notes, action
+items, the mentor's home, the health page and reminders.
+
+Services take the acting user, flush, and raise domain errors; they never commit, flash or send
+e-mail (the view or command commits, then calls ``d2w.mentoring.mailers``).
+
+Capacity: a mentor's place is taken with one conditional UPDATE (``active_mentees + 1 <=
+capacity``), backed by a CHECK constraint, so two staff assigning the last place at once cannot
+both succeed. One active primary mentor per candidate is a partial unique index; a clash found
+only by the database is turned into the same message as the one checked first.
+
+Private notes are read only through ``private_notes_for``, which returns the actor's own notes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from d2w.audit import services as audit
+from d2w.auth.models import User
+from d2w.candidates.models import CandidateProfile
+from d2w.candidates.services import check_region, clean_languages
+from d2w.cohorts.models import HOLDS_PLACE, Enrolment
+from d2w.core.db import utcnow
+from d2w.core.errors import DomainError, Forbidden
+from d2w.core.extensions import db
+from d2w.mentoring import matching, policy
+from d2w.mentoring.models import (
+    MAX_CAPACITY,
+    MODE_LABELS,
+    OWNER_LABELS,
+    ActionItem,
+    MentorAssignment,
+    MentoringLog,
+    MentoringReminder,
+    MentorLanguage,
+    MentorProfile,
+    MentorSkill,
+    PrivateNote,
+    StaffNote,
+)
+from d2w.programme.models import Attendance, ProgrammeSession
+from d2w.programme.skills import SKILL_LABELS
+
+SUMMARY_MAX = 4000
+NOTE_MAX = 4000
+
+
+def _require_staff(actor: User) -> None:
+    if not policy.can_manage_mentoring(actor):
+        raise Forbidden("Only staff manage mentoring.")
+
+
+def _text(value: str | None, limit: int, field_name: str, label: str) -> str | None:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise DomainError(f"Keep the {label} under {limit:,} characters.", field=field_name)
+    return value or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Mentor profiles
+
+
+def mentor_profile_of(user: User) -> MentorProfile | None:
+    return db.session.scalar(select(MentorProfile).where(MentorProfile.user_id == user.id))
+
+
+@dataclass
+class MentorFields:
+    region: str | None = None
+    skills: list[str] = field(default_factory=list)
+    languages: str | None = None
+    capacity: int | None = 2
+    availability: str | None = None
+
+
+def save_mentor_profile(actor: User, mentor_user: User, fields: MentorFields) -> MentorProfile:
+    """Create or update a mentor's profile (staff, or the mentor themselves)."""
+    if mentor_user.role != "mentor" or not policy.can_edit_mentor_profile(actor, mentor_user):
+        raise Forbidden("You may not change this mentor's profile.")
+    region = check_region(fields.region, field="region")
+    unknown = [s for s in fields.skills or [] if s not in SKILL_LABELS]
+    if unknown:
+        raise DomainError("Choose skill areas from the list.", field="skills")
+    languages = clean_languages(fields.languages)
+    profile = mentor_profile_of(mentor_user)
+    load = profile.active_mentees if profile else 0
+    if fields.capacity is None or not 0 <= fields.capacity <= MAX_CAPACITY:
+        raise DomainError(f"Capacity must be a whole number from 0 to {MAX_CAPACITY}.", field="capacity")
+    if fields.capacity < load:
+        raise DomainError(
+            f"{mentor_user.name} mentors {load} candidate(s) now: end an assignment before lowering the capacity.",
+            field="capacity",
+        )
+    availability = _text(fields.availability, 500, "availability", "availability note")
+    if profile is None:
+        profile = MentorProfile(user_id=mentor_user.id, user=mentor_user, active_mentees=0)
+        db.session.add(profile)
+    profile.region, profile.capacity, profile.availability = region, fields.capacity, availability
+    # Old rows go first, so that a kept skill or language is not inserted twice.
+    profile.skills.clear()
+    profile.languages.clear()
+    db.session.flush()
+    profile.skills = [MentorSkill(skill_area=s) for s in dict.fromkeys(fields.skills or [])]
+    profile.languages = [MentorLanguage(language=lang) for lang in languages]
+    db.session.flush()
+    audit.record(actor, "mentor.profile_saved", profile, summary=mentor_user.name)
+    return profile
+
+
+def mentor_rows(page_items: list[User]) -> dict[int, MentorProfile]:
+    """The profiles of a page of mentor accounts, by user id (one query, plus eager children)."""
+    ids = [u.id for u in page_items]
+    if not ids:
+        return {}
+    return {p.user_id: p for p in db.session.scalars(select(MentorProfile).where(MentorProfile.user_id.in_(ids)))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching
+
+
+def needed_skills(profile: CandidateProfile, now: datetime | None = None) -> list[str]:
+    """Skill areas of the candidate's cohort sessions they missed (absent or excused) or have not
+    had yet, most frequent first (one query)."""
+    now = now or utcnow()
+    held = select(Enrolment.cohort_id).where(Enrolment.profile_id == profile.id, Enrolment.status.in_(HOLDS_PLACE))
+    rows = db.session.execute(
+        select(ProgrammeSession.skill_area, func.count())
+        .outerjoin(
+            Attendance,
+            and_(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == profile.id),
+        )
+        .where(
+            ProgrammeSession.cohort_id.in_(held),
+            ProgrammeSession.cancelled_at.is_(None),
+            or_(ProgrammeSession.starts_at > now, Attendance.status.in_(("absent", "excused"))),
+        )
+        .group_by(ProgrammeSession.skill_area)
+    ).all()
+    return [skill for skill, _ in sorted(rows, key=lambda r: (-r[1], r[0]))]
+
+
+def _offer(p: MentorProfile) -> matching.MentorOffer:
+    return matching.MentorOffer(
+        mentor_id=p.id,
+        name=p.name,
+        region=p.region,
+        skills=frozenset(p.skill_list),
+        languages=frozenset(p.language_list),
+        capacity=p.capacity,
+        load=p.active_mentees,
+        availability=p.availability,
+    )
+
+
+def suggestions(profile: CandidateProfile, focus: list[str] | None = None) -> list[matching.Suggestion]:
+    """Every mentor with a profile (active accounts), ranked for this candidate."""
+    needs = matching.CandidateNeeds(
+        region=profile.home_region,
+        languages=frozenset(profile.language_list),
+        needed_skills=tuple(needed_skills(profile)),
+        focus_skills=tuple(s for s in (focus or []) if s in SKILL_LABELS),
+    )
+    mentors = db.session.scalars(
+        select(MentorProfile).join(User, User.id == MentorProfile.user_id).where(User.active.is_(True))
+    ).all()
+    return matching.rank(needs, [_offer(m) for m in mentors], SKILL_LABELS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Assignments
+
+
+def take_mentor_place(mentor_id: int) -> bool:
+    """Atomically take one of a mentor's places; False if none is left (nothing changes then)."""
+    result = db.session.execute(
+        update(MentorProfile)
+        .where(MentorProfile.id == mentor_id, MentorProfile.active_mentees + 1 <= MentorProfile.capacity)
+        .values(active_mentees=MentorProfile.active_mentees + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _release_mentor_place(mentor_id: int) -> None:
+    db.session.execute(
+        update(MentorProfile)
+        .where(MentorProfile.id == mentor_id, MentorProfile.active_mentees > 0)
+        .values(active_mentees=MentorProfile.active_mentees - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def active_assignments_of(profile: CandidateProfile) -> list[MentorAssignment]:
+    return list(
+        db.session.scalars(
+            select(MentorAssignment)
+            .where(MentorAssignment.profile_id == profile.id, MentorAssignment.status == "active")
+            .order_by(MentorAssignment.is_primary.desc(), MentorAssignment.started_at)
+        )
+    )
+
+
+def _primary_taken(profile: CandidateProfile) -> DomainError:
+    return DomainError(
+        f"{profile.name} already has an active primary mentor: end that assignment first, "
+        "or assign this mentor as an additional (not primary) mentor.",
+        field="is_primary",
+    )
+
+
+def assign(actor: User, profile: CandidateProfile, mentor: MentorProfile, *, is_primary: bool) -> MentorAssignment:
+    """Pair a mentor with a candidate, taking one of the mentor's places."""
+    _require_staff(actor)
+    if not mentor.user.active:
+        raise DomainError(f"{mentor.name}'s account is deactivated.", field="mentor")
+    current = active_assignments_of(profile)
+    if any(a.mentor_id == mentor.id for a in current):
+        raise DomainError(f"{mentor.name} already mentors {profile.name}.", field="mentor")
+    if is_primary and any(a.is_primary for a in current):
+        raise _primary_taken(profile)
+    if not take_mentor_place(mentor.id):
+        raise DomainError(f"{mentor.name} has no spare place ({mentor.capacity} mentees at most).", field="mentor")
+    assignment = MentorAssignment(
+        mentor_id=mentor.id, profile_id=profile.id, is_primary=is_primary, status="active", assigned_by_id=actor.id
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(assignment)
+            db.session.flush()
+    except IntegrityError:
+        # Somebody assigned a primary mentor (or this pair) in the meantime.
+        raise (
+            _primary_taken(profile)
+            if is_primary
+            else DomainError(f"{mentor.name} already mentors {profile.name}.", field="mentor")
+        ) from None
+    db.session.refresh(mentor)
+    kind = "primary mentor" if is_primary else "additional mentor"
+    audit.record(actor, "mentoring.assigned", assignment, summary=f"{mentor.name} as {kind} of {profile.name}")
+    return assignment
+
+
+def end_assignment(actor: User, assignment: MentorAssignment, reason: str | None = None) -> None:
+    _require_staff(actor)
+    if not assignment.is_active:
+        raise DomainError("This assignment has already ended.")
+    reason = _text(reason, 255, "reason", "reason")
+    assignment.status = "ended"
+    assignment.ended_at = utcnow()
+    assignment.ended_by_id = actor.id
+    assignment.end_reason = reason
+    _release_mentor_place(assignment.mentor_id)
+    db.session.flush()
+    db.session.refresh(assignment.mentor)
+    audit.record(
+        actor, "mentoring.ended", assignment, summary=f"{assignment.mentor.name} and {assignment.profile.name}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs, notes and action items
+
+
+@dataclass
+class ActionFields:
+    description: str | None
+    owner: str | None
+    due_on: date | None
+
+
+@dataclass
+class LogFields:
+    met_on: date | None
+    duration_minutes: int | None
+    mode: str | None
+    summary: str | None
+    private_note: str | None = None
+    actions: list[ActionFields] = field(default_factory=list)
+
+
+def _check_actions(actions: list[ActionFields]) -> list[ActionFields]:
+    out = []
+    for i, a in enumerate(actions):
+        desc = " ".join((a.description or "").split())
+        if not desc:
+            if a.due_on is not None:
+                raise DomainError("Describe the action, or clear its due date.", field=f"actions-{i}-description")
+            continue
+        if len(desc) > 300:
+            raise DomainError("Keep the action under 300 characters.", field=f"actions-{i}-description")
+        if a.owner not in OWNER_LABELS:
+            raise DomainError("Choose who owns the action.", field=f"actions-{i}-owner")
+        if a.due_on is None:
+            raise DomainError("Enter a due date for the action.", field=f"actions-{i}-due_on")
+        out.append(ActionFields(desc, a.owner, a.due_on))
+    return out
+
+
+def add_log(actor: User, assignment: MentorAssignment, fields: LogFields, today: date | None = None) -> MentoringLog:
+    """The assigned mentor records a conversation, an optional private note and action items."""
+    if not policy.can_write_log(actor, assignment):
+        raise Forbidden("Only the candidate's current mentor logs mentoring sessions.")
+    today = today or utcnow().date()
+    if fields.met_on is None:
+        raise DomainError("Enter the date you met, for example 14/03/2026.", field="met_on")
+    if fields.met_on > today:
+        raise DomainError("The date you met cannot be in the future.", field="met_on")
+    if fields.met_on < assignment.started_at.date() - timedelta(days=366):
+        raise DomainError("The date is more than a year before this mentoring began.", field="met_on")
+    if fields.duration_minutes is None or not 5 <= fields.duration_minutes <= 600:
+        raise DomainError("Enter the length in minutes, from 5 to 600.", field="duration_minutes")
+    if fields.mode not in MODE_LABELS:
+        raise DomainError("Choose how you met: in person, phone or video.", field="mode")
+    summary = _text(fields.summary, SUMMARY_MAX, "summary", "summary")
+    if not summary:
+        raise DomainError("Write a summary to share with the candidate.", field="summary")
+    note = _text(fields.private_note, NOTE_MAX, "private_note", "private note")
+    actions = _check_actions(fields.actions)
+    log = MentoringLog(
+        assignment_id=assignment.id,
+        author_id=actor.id,
+        met_on=fields.met_on,
+        duration_minutes=fields.duration_minutes,
+        mode=fields.mode,
+        summary=summary,
+    )
+    db.session.add(log)
+    db.session.flush()
+    if note:
+        db.session.add(PrivateNote(log_id=log.id, author_id=actor.id, body=note))
+    for a in actions:
+        db.session.add(
+            ActionItem(
+                log_id=log.id, assignment_id=assignment.id, description=a.description, owner=a.owner, due_on=a.due_on
+            )
+        )
+    db.session.flush()
+    audit.record(actor, "mentoring.logged", log, summary=f"{len(actions)} action item(s)")
+    return log
+
+
+def private_notes_for(actor: User, log_ids: list[int]) -> dict[int, str]:
+    """The actor's own private notes on these logs (the only way a private note is read)."""
+    if not log_ids or not (actor and actor.is_authenticated):
+        return {}
+    notes = db.session.scalars(
+        select(PrivateNote).where(PrivateNote.log_id.in_(log_ids), PrivateNote.author_id == actor.id)
+    )
+    return {n.log_id: n.body for n in notes if policy.can_read_private_note(actor, n)}
+
+
+def add_staff_note(actor: User, log: MentoringLog, body: str | None) -> StaffNote:
+    if not policy.can_add_staff_note(actor):
+        raise Forbidden("Only staff add staff notes.")
+    text = _text(body, NOTE_MAX, "body", "note")
+    if not text:
+        raise DomainError("Write the note.", field="body")
+    note = StaffNote(log_id=log.id, author_id=actor.id, body=text)
+    db.session.add(note)
+    db.session.flush()
+    audit.record(actor, "mentoring.staff_note", log)
+    return note
+
+
+def complete_item(actor: User, assignment: MentorAssignment, item: ActionItem) -> None:
+    if item.is_done:
+        raise DomainError("This action is already done.")
+    if not policy.can_complete_item(actor, assignment, item):
+        raise Forbidden("Only the owner of an action marks it done.")
+    item.done_at = utcnow()
+    item.done_by_id = actor.id
+    db.session.flush()
+
+
+@dataclass
+class LogView:
+    log: MentoringLog
+    actions: list[ActionItem]
+    staff_notes: list[StaffNote]
+    private_note: str | None
+
+
+def log_views(actor: User, assignment: MentorAssignment) -> list[LogView]:
+    """The assignment's logs, newest first, with what the actor may see of each (four queries)."""
+    logs = db.session.scalars(
+        select(MentoringLog)
+        .where(MentoringLog.assignment_id == assignment.id)
+        .order_by(MentoringLog.met_on.desc(), MentoringLog.id.desc())
+    ).all()
+    ids = [lg.id for lg in logs]
+    actions: dict[int, list[ActionItem]] = defaultdict(list)
+    staff: dict[int, list[StaffNote]] = defaultdict(list)
+    if ids:
+        for item in db.session.scalars(
+            select(ActionItem).where(ActionItem.log_id.in_(ids)).order_by(ActionItem.due_on, ActionItem.id)
+        ):
+            actions[item.log_id].append(item)
+        if policy.can_see_staff_notes(actor):
+            for note in db.session.scalars(
+                select(StaffNote).where(StaffNote.log_id.in_(ids)).order_by(StaffNote.created_at, StaffNote.id)
+            ):
+                staff[note.log_id].append(note)
+    mine = private_notes_for(actor, ids) if policy.is_assigned_mentor(actor, assignment) else {}
+    return [LogView(lg, actions[lg.id], staff[lg.id], mine.get(lg.id)) for lg in logs]
+
+
+# ---------------------------------------------------------------------------------------------
+# The mentor's home, the candidate's page and the health page
+
+
+def lapse_weeks() -> int:
+    from flask import current_app
+
+    return int(current_app.config["MENTORING_LAPSE_WEEKS"])
+
+
+@dataclass
+class PairRow:
+    assignment: MentorAssignment
+    last_contact: date | None
+    next_step: ActionItem | None
+    overdue: int
+    lapsed: bool
+
+
+def pair_rows(assignments: list[MentorAssignment], today: date, weeks: int) -> list[PairRow]:
+    """Last contact, next open action and overdue count for each pair (two queries)."""
+    ids = [a.id for a in assignments]
+    last: dict[int, date] = {}
+    open_items: dict[int, list[ActionItem]] = defaultdict(list)
+    if ids:
+        last = dict(
+            db.session.execute(
+                select(MentoringLog.assignment_id, func.max(MentoringLog.met_on))
+                .where(MentoringLog.assignment_id.in_(ids))
+                .group_by(MentoringLog.assignment_id)
+            ).all()
+        )
+        for item in db.session.scalars(
+            select(ActionItem)
+            .where(ActionItem.assignment_id.in_(ids), ActionItem.done_at.is_(None))
+            .order_by(ActionItem.due_on, ActionItem.id)
+        ):
+            open_items[item.assignment_id].append(item)
+    cutoff = today - timedelta(weeks=weeks)
+    rows = []
+    for a in assignments:
+        contact = last.get(a.id)
+        since = contact or a.started_at.date()
+        items = open_items[a.id]
+        rows.append(
+            PairRow(
+                assignment=a,
+                last_contact=contact,
+                next_step=next((i for i in items if i.due_on >= today), items[0] if items else None),
+                overdue=sum(1 for i in items if i.due_on < today),
+                lapsed=since < cutoff,
+            )
+        )
+    return rows
+
+
+def mentor_home(actor: User, today: date | None = None) -> list[PairRow]:
+    """The mentor's active mentees, by name."""
+    today = today or utcnow().date()
+    assignments = db.session.scalars(
+        policy.visible_assignments(actor)
+        .join(CandidateProfile, CandidateProfile.id == MentorAssignment.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .where(MentorAssignment.status == "active")
+        .order_by(func.lower(User.name), MentorAssignment.id)
+    ).all()
+    return pair_rows(list(assignments), today, lapse_weeks())
+
+
+def candidate_assignments(actor: User) -> list[MentorAssignment]:
+    return list(
+        db.session.scalars(
+            policy.visible_assignments(actor).order_by(
+                MentorAssignment.status, MentorAssignment.is_primary.desc(), MentorAssignment.started_at.desc()
+            )
+        )
+    )
+
+
+def open_items_for_candidate(actor: User) -> list[ActionItem]:
+    """The candidate's own open action items across their active assignments, by due date."""
+    return list(
+        db.session.scalars(
+            select(ActionItem)
+            .where(
+                ActionItem.assignment_id.in_(
+                    policy.visible_assignments(actor)
+                    .where(MentorAssignment.status == "active")
+                    .with_only_columns(MentorAssignment.id)
+                ),
+                ActionItem.owner == "candidate",
+                ActionItem.done_at.is_(None),
+            )
+            .order_by(ActionItem.due_on, ActionItem.id)
+        )
+    )
+
+
+@dataclass
+class Health:
+    lapsed: list[PairRow]
+    overdue: list[tuple[ActionItem, MentorAssignment]]
+    overdue_total: int
+    full_mentors: list[MentorProfile]
+    months: list[date]
+    per_month: dict[int, dict[date, int]]
+
+
+def _month_starts(today: date, n: int) -> list[date]:
+    months, y, m = [], today.year, today.month
+    for _ in range(n):
+        months.append(date(y, m, 1))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return list(reversed(months))
+
+
+def health(actor: User, pairs: list[MentorAssignment], today: date | None = None, *, limit: int = 50) -> Health:
+    """The mentoring health of the programme. ``pairs`` is the page of active pairs to count
+    sessions per month for; the other lists are capped at ``limit`` rows (a fixed query count)."""
+    _require_staff(actor)
+    today = today or utcnow().date()
+    weeks = lapse_weeks()
+    cutoff = today - timedelta(weeks=weeks)
+    last_contact = (
+        select(MentoringLog.assignment_id, func.max(MentoringLog.met_on).label("last"))
+        .group_by(MentoringLog.assignment_id)
+        .subquery()
+    )
+    lapsed_assignments = db.session.scalars(
+        select(MentorAssignment)
+        .outerjoin(last_contact, last_contact.c.assignment_id == MentorAssignment.id)
+        .where(
+            MentorAssignment.status == "active",
+            or_(
+                last_contact.c.last < cutoff,
+                and_(
+                    last_contact.c.last.is_(None), MentorAssignment.started_at < datetime.combine(cutoff, time.min, UTC)
+                ),
+            ),
+        )
+        .order_by(last_contact.c.last.asc().nulls_first(), MentorAssignment.started_at, MentorAssignment.id)
+        .limit(limit)
+    ).all()
+    overdue_stmt = (
+        select(ActionItem, MentorAssignment)
+        .join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id)
+        .where(MentorAssignment.status == "active", ActionItem.done_at.is_(None), ActionItem.due_on < today)
+    )
+    overdue_total = db.session.scalar(select(func.count()).select_from(overdue_stmt.subquery())) or 0
+    overdue = [
+        (i, a) for i, a in db.session.execute(overdue_stmt.order_by(ActionItem.due_on, ActionItem.id).limit(limit))
+    ]
+    full = db.session.scalars(
+        select(MentorProfile)
+        .join(User, User.id == MentorProfile.user_id)
+        .where(MentorProfile.active_mentees >= MentorProfile.capacity)
+        .order_by(func.lower(User.name), MentorProfile.id)
+        .limit(limit)
+    ).all()
+    months = _month_starts(today, 6)
+    per_month: dict[int, dict[date, int]] = {a.id: dict.fromkeys(months, 0) for a in pairs}
+    if pairs:
+        for assignment_id, met_on in db.session.execute(
+            select(MentoringLog.assignment_id, MentoringLog.met_on).where(
+                MentoringLog.assignment_id.in_([a.id for a in pairs]), MentoringLog.met_on >= months[0]
+            )
+        ):
+            key = date(met_on.year, met_on.month, 1)
+            if key in per_month[assignment_id]:
+                per_month[assignment_id][key] += 1
+    return Health(
+        lapsed=pair_rows(list(lapsed_assignments), today, weeks),
+        overdue=overdue,
+        overdue_total=overdue_total,
+        full_mentors=list(full),
+        months=months,
+        per_month=per_month,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reminders
+
+
+@dataclass
+class Reminder:
+    mentor: MentorProfile
+    lapsed: list[PairRow] = field(default_factory=list)
+    overdue: list[tuple[ActionItem, MentorAssignment]] = field(default_factory=list)
+
+
+def _record_once(mentor_id: int, kind: str, subject_id: int, today: date) -> bool:
+    """Record a reminder for today; False if one was already recorded (by us or a parallel run)."""
+    exists = db.session.scalar(
+        select(MentoringReminder.id).where(
+            MentoringReminder.mentor_id == mentor_id,
+            MentoringReminder.kind == kind,
+            MentoringReminder.subject_id == subject_id,
+            MentoringReminder.sent_on == today,
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(MentoringReminder(mentor_id=mentor_id, kind=kind, subject_id=subject_id, sent_on=today))
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def due_reminders(today: date | None = None) -> list[Reminder]:
+    """Lapsed contact and overdue action items not yet reminded about today, per mentor. Each is
+    recorded as it is found (the caller commits, then sends)."""
+    today = today or utcnow().date()
+    weeks = lapse_weeks()
+    active = db.session.scalars(
+        select(MentorAssignment)
+        .join(MentorProfile, MentorProfile.id == MentorAssignment.mentor_id)
+        .join(User, User.id == MentorProfile.user_id)
+        .where(MentorAssignment.status == "active", User.active.is_(True))
+        .order_by(MentorAssignment.id)
+    ).all()
+    by_mentor: dict[int, Reminder] = {}
+    for row in pair_rows(list(active), today, weeks):
+        a = row.assignment
+        if row.lapsed and _record_once(a.mentor_id, "lapsed", a.id, today):
+            by_mentor.setdefault(a.mentor_id, Reminder(a.mentor)).lapsed.append(row)
+    overdue = db.session.execute(
+        select(ActionItem, MentorAssignment)
+        .join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id)
+        .where(
+            MentorAssignment.id.in_([a.id for a in active]),
+            ActionItem.done_at.is_(None),
+            ActionItem.due_on < today,
+        )
+        .order_by(ActionItem.due_on, ActionItem.id)
+    ).all()
+    for item, a in overdue:
+        if _record_once(a.mentor_id, "overdue", item.id, today):
+            by_mentor.setdefault(a.mentor_id, Reminder(a.mentor)).overdue.append((item, a))
+    return list(by_mentor.values())

@@ -1,0 +1,372 @@
+"""Views of the mentoring domain: mentor profiles, matching and assignments (staff), the mentor's
+home and logs, the candidate's mentoring page, and the health page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from d2w.auth.forms import ActionForm
+from d2w.auth.models import User
+from d2w.candidates import policy as candidate_policy
+from d2w.candidates.models import CandidateProfile
+from d2w.core.access import acting_user, roles
+from d2w.core.db import utcnow
+from d2w.core.errors import DomainError
+from d2w.core.extensions import db
+from d2w.core.forms import choices, show_error
+from d2w.core.pagination import paginate, parse_page
+from d2w.mentoring import policy, services
+from d2w.mentoring.forms import AssignForm, EndForm, FocusForm, LogForm, MentorProfileForm, StaffNoteForm
+from d2w.mentoring.models import OWNER_LABELS, ActionItem, MentorAssignment, MentoringLog, MentorProfile
+from d2w.programme.skills import SKILL_LABELS
+
+bp = Blueprint("mentoring", __name__, url_prefix="/mentoring")
+
+
+@bp.context_processor
+def _mentoring_templates():
+    return {"mentoring_policy": policy, "skill_labels": SKILL_LABELS, "owner_labels": OWNER_LABELS}
+
+
+def _get_assignment(assignment_id: int) -> MentorAssignment:
+    a = db.session.scalar(policy.visible_assignments(acting_user()).where(MentorAssignment.id == assignment_id))
+    if a is None:
+        abort(404)
+    return a
+
+
+def _get_profile(profile_id: int) -> CandidateProfile:
+    p = db.session.scalar(candidate_policy.visible_profiles(acting_user()).where(CandidateProfile.id == profile_id))
+    if p is None:
+        abort(404)
+    return p
+
+
+def _get_mentor_user(user_id: int) -> User:
+    u = db.session.scalar(policy.visible_mentor_users(acting_user()).where(User.id == user_id))
+    if u is None:
+        abort(404)
+    return u
+
+
+def _staff_note_form(log_id: int, formdata=None) -> StaffNoteForm:
+    if formdata is None:
+        return StaffNoteForm(prefix=f"log{log_id}", formdata=None)
+    return StaffNoteForm(prefix=f"log{log_id}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The mentor's home
+
+
+def render_mentor_home(greeting: bool):
+    actor = acting_user()
+    return render_template(
+        "mentoring/home.html",
+        rows=services.mentor_home(actor),
+        today=utcnow().date(),
+        weeks=services.lapse_weeks(),
+        greeting=greeting,
+        profile=services.mentor_profile_of(actor),
+    )
+
+
+@bp.route("/")
+@roles("mentor")
+def home():
+    return render_mentor_home(greeting=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mentor profiles
+
+
+@bp.route("/mentors")
+@roles("staff")
+def mentors():
+    stmt = select(User).where(User.role == "mentor").order_by(func.lower(User.name), User.id)
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_template("mentoring/mentors.html", page=page, profiles=services.mentor_rows(page.items))
+
+
+@bp.route("/mentors/<int:user_id>/edit", methods=["GET", "POST"])
+@roles("staff", "mentor")
+def edit_mentor(user_id: int):
+    actor = acting_user()
+    mentor_user = _get_mentor_user(user_id)
+    profile = services.mentor_profile_of(mentor_user)
+    form = MentorProfileForm()
+    if request.method == "GET":
+        if profile:
+            form.region.data = profile.region or ""
+            form.skills.data = profile.skill_list
+            form.languages.data = ", ".join(profile.language_list)
+            form.capacity.data = profile.capacity
+            form.availability.data = profile.availability
+        else:
+            form.capacity.data = 2
+    status = 200
+    if form.validate_on_submit():
+        fields = services.MentorFields(
+            region=form.region.data,
+            skills=form.skills.data or [],
+            languages=form.languages.data,
+            capacity=form.capacity.data,
+            availability=form.availability.data,
+        )
+        try:
+            services.save_mentor_profile(actor, mentor_user, fields)
+        except DomainError as exc:
+            db.session.rollback()
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Mentor profile saved.", "success")
+            if policy.can_manage_mentoring(actor):
+                return redirect(url_for("mentoring.mentors"))
+            return redirect(url_for("mentoring.home"))
+    if request.method == "POST":
+        status = 400
+    return render_template("mentoring/edit_mentor.html", form=form, mentor_user=mentor_user, profile=profile), status
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching and assignments (staff)
+
+
+def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: int = 200):
+    focus_form = FocusForm(request.args or None)
+    focus = [f for f in (focus_form.focus.data or []) if f in SKILL_LABELS] if request.args else []
+    ranked = services.suggestions(profile, focus)
+    assign_form.mentor.choices = choices(
+        [("", "Choose a mentor"), *((str(s.mentor.mentor_id), s.mentor.name) for s in ranked if s.available)]
+    )
+    return render_template(
+        "mentoring/match.html",
+        profile=profile,
+        suggestions=ranked,
+        needed=services.needed_skills(profile),
+        focus=focus,
+        focus_form=focus_form,
+        form=assign_form,
+        current=services.active_assignments_of(profile),
+        end_form=EndForm(),
+    ), status
+
+
+@bp.route("/candidates/<int:profile_id>/match")
+@roles("staff")
+def match(profile_id: int):
+    return _render_match(_get_profile(profile_id), AssignForm())
+
+
+@bp.route("/candidates/<int:profile_id>/assign", methods=["POST"])
+@roles("staff")
+def assign(profile_id: int):
+    profile = _get_profile(profile_id)
+    form = AssignForm()
+    form.mentor.choices = choices([(str(i), "") for i in db.session.scalars(select(MentorProfile.id))] or [("", "")])
+    if form.validate_on_submit():
+        mentor = db.session.get(MentorProfile, int(form.mentor.data))
+        try:
+            assignment = services.assign(acting_user(), profile, mentor, is_primary=form.is_primary.data)
+        except DomainError as exc:
+            db.session.rollback()
+            profile = _get_profile(profile_id)
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{assignment.mentor.name} now mentors {profile.name}.", "success")
+            return redirect(url_for("mentoring.assignment", assignment_id=assignment.id))
+    elif form.mentor.errors and request.form.get("mentor"):
+        form.mentor.errors = ["Choose a mentor from the list."]
+    return _render_match(profile, form, status=400)
+
+
+@bp.route("/assignments/<int:assignment_id>/end", methods=["POST"])
+@roles("staff")
+def end(assignment_id: int):
+    a = _get_assignment(assignment_id)
+    form = EndForm()
+    if not form.validate_on_submit():
+        flash(" ".join(form.reason.errors) or "The form expired: try again.", "error")
+        return redirect(url_for("mentoring.assignment", assignment_id=a.id))
+    try:
+        services.end_assignment(acting_user(), a, form.reason.data)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("The mentoring assignment has ended.", "success")
+    return redirect(url_for("mentoring.assignment", assignment_id=assignment_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# A pair's page and its logs
+
+
+def _render_assignment(a: MentorAssignment, *, note_forms=None, status: int = 200):
+    actor = acting_user()
+    logs = services.log_views(actor, a)
+    forms = {}
+    if policy.can_add_staff_note(actor):
+        forms = {v.log.id: _staff_note_form(v.log.id) for v in logs}
+        forms.update(note_forms or {})
+    return render_template(
+        "mentoring/assignment.html",
+        a=a,
+        logs=logs,
+        note_forms=forms,
+        today=utcnow().date(),
+        end_form=EndForm(),
+        action_form=ActionForm(),
+        is_mentor=policy.is_assigned_mentor(actor, a),
+        is_mentee=policy.is_mentee(actor, a),
+    ), status
+
+
+@bp.route("/assignments/<int:assignment_id>")
+@roles("staff", "mentor", "candidate")
+def assignment(assignment_id: int):
+    return _render_assignment(_get_assignment(assignment_id))
+
+
+def _log_fields(form: LogForm) -> services.LogFields:
+    return services.LogFields(
+        met_on=form.met_on.data,
+        duration_minutes=form.duration_minutes.data,
+        mode=form.mode.data,
+        summary=form.summary.data,
+        private_note=form.private_note.data,
+        actions=[
+            services.ActionFields(row.form.description.data, row.form.owner.data, row.form.due_on.data)
+            for row in form.actions
+        ],
+    )
+
+
+def _show_log_error(form: LogForm, exc: DomainError) -> None:
+    if exc.field and exc.field.startswith("actions-"):
+        _, index, name = exc.field.split("-", 2)
+        sub = form.actions[int(index)].form
+        getattr(sub, name).errors = [*getattr(sub, name).errors, exc.message]
+        return
+    show_error(form, exc)
+
+
+@bp.route("/assignments/<int:assignment_id>/logs/new", methods=["GET", "POST"])
+@roles("mentor")
+def new_log(assignment_id: int):
+    actor = acting_user()
+    a = _get_assignment(assignment_id)
+    if not policy.can_write_log(actor, a):
+        abort(404)
+    form = LogForm()
+    if request.method == "GET":
+        form.met_on.data = utcnow().date()
+    if form.validate_on_submit():
+        try:
+            services.add_log(actor, a, _log_fields(form))
+        except DomainError as exc:
+            db.session.rollback()
+            a = _get_assignment(assignment_id)
+            _show_log_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Mentoring session logged.", "success")
+            return redirect(url_for("mentoring.assignment", assignment_id=a.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("mentoring/new_log.html", form=form, a=a), status
+
+
+@bp.route("/logs/<int:log_id>/staff-note", methods=["POST"])
+@roles("staff")
+def staff_note(log_id: int):
+    actor = acting_user()
+    log = db.session.get(MentoringLog, log_id)
+    if log is None:
+        abort(404)
+    a = _get_assignment(log.assignment_id)
+    form = StaffNoteForm(prefix=f"log{log.id}")
+    if form.validate_on_submit():
+        try:
+            services.add_staff_note(actor, log, form.body.data)
+        except DomainError as exc:
+            db.session.rollback()
+            a = _get_assignment(log.assignment_id)
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Staff note added.", "success")
+            return redirect(url_for("mentoring.assignment", assignment_id=a.id, _anchor=f"log-{log_id}"))
+    return _render_assignment(a, note_forms={log_id: form}, status=400)
+
+
+@bp.route("/actions/<int:item_id>/done", methods=["POST"])
+@roles("candidate", "mentor")
+def complete_action(item_id: int):
+    actor = acting_user()
+    item = db.session.get(ActionItem, item_id)
+    if item is None:
+        abort(404)
+    a = _get_assignment(item.assignment_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.complete_item(actor, a, item)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("Action marked as done.", "success")
+    target = request.form.get("back")
+    if target == "mine" and policy.is_candidate(actor):
+        return redirect(url_for("mentoring.mine"))
+    return redirect(url_for("mentoring.assignment", assignment_id=a.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# The candidate's mentoring page
+
+
+@bp.route("/mine")
+@roles("candidate")
+def mine():
+    actor = acting_user()
+    assignments = services.candidate_assignments(actor)
+    return render_template(
+        "mentoring/mine.html",
+        assignments=assignments,
+        items=services.open_items_for_candidate(actor),
+        rows={r.assignment.id: r for r in services.pair_rows(assignments, utcnow().date(), services.lapse_weeks())},
+        today=utcnow().date(),
+        action_form=ActionForm(),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Mentoring health (staff)
+
+
+@bp.route("/health")
+@roles("staff")
+def health():
+    actor = acting_user()
+    stmt = (
+        select(MentorAssignment)
+        .join(CandidateProfile, CandidateProfile.id == MentorAssignment.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .where(MentorAssignment.status == "active")
+        .order_by(func.lower(User.name), MentorAssignment.id)
+    )
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_template(
+        "mentoring/health.html",
+        h=services.health(actor, page.items),
+        page=page,
+        today=utcnow().date(),
+        weeks=services.lapse_weeks(),
+    )
