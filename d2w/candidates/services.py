@@ -25,6 +25,8 @@ from d2w.candidates.choices import (
     STAGE_LABELS,
 )
 from d2w.candidates.models import CandidateProfile, ConsentRecord, ProfileLanguage, SensitiveAnswer, StageChange
+from d2w.core import upsert
+from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.regions import canonical_region
@@ -202,16 +204,20 @@ def record_sensitive(
     )
     db.session.add(record)
     db.session.flush()
-    answer = db.session.scalar(
-        select(SensitiveAnswer).where(SensitiveAnswer.profile_id == profile.id, SensitiveAnswer.field == field)
+    # One statement whether or not an answer exists, so two saves at once cannot collide.
+    now = utcnow()
+    db.session.execute(
+        upsert.insert(SensitiveAnswer)
+        .values(profile_id=profile.id, field=field, value=value, consent_id=record.id, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=["profile_id", "field"], set_={"value": value, "consent_id": record.id, "updated_at": now}
+        )
     )
-    if answer is None:
-        answer = SensitiveAnswer(profile_id=profile.id, field=field, value=value, consent_id=record.id)
-        db.session.add(answer)
-    else:
-        answer.value = value
-        answer.consent_id = record.id
-    db.session.flush()
+    answer = db.session.scalar(
+        select(SensitiveAnswer)
+        .where(SensitiveAnswer.profile_id == profile.id, SensitiveAnswer.field == field)
+        .execution_options(populate_existing=True)
+    )
     audit.record(actor, "sensitive.recorded", profile, summary=SENSITIVE_FIELDS[field])
     return answer
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 
@@ -20,7 +21,24 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
+# PostgreSQL puts the clashing values of a unique key in its error detail ("Key (email)=(…)").
+_KEY_DETAIL = re.compile(r"Key \((?P<cols>[^)]*)\)=\((?:[^()]|\([^()]*\))*\)")
+
+
+def redact(text: str) -> str:
+    """Remove values a database error may quote, keeping the column names."""
+    return _KEY_DETAIL.sub(lambda m: f"Key ({m.group('cols')})=(…)", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return redact(super().formatException(ei))
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(RedactingFormatter):
     FIELDS = ("method", "route", "endpoint", "status", "duration_ms", "user_id")
 
     def format(self, record: logging.LogRecord) -> str:
@@ -36,7 +54,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = getattr(record, key)
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False)
+        return redact(json.dumps(data, ensure_ascii=False))
 
 
 def configure(app: Flask) -> None:
@@ -45,7 +63,7 @@ def configure(app: Flask) -> None:
     if app.config["LOG_JSON"]:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
     logger = logging.getLogger("d2w")
     logger.handlers[:] = [handler]
     logger.setLevel(app.config["LOG_LEVEL"])
