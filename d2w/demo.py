@@ -285,9 +285,11 @@ def _load_sessions(staff: User, london, north_west, start: date, users: dict[str
 
 def _load_engagement(staff: User, users: dict[str, User], london, today: date) -> None:
     """Targets for the London cohort and a few milestones: one verified, one returned, two waiting."""
+    from d2w.engagement import catalogue
     from d2w.engagement import services as engagement
     from d2w.engagement.models import MilestoneType
 
+    catalogue.ensure_seeded()  # the migration seeds them; a database emptied since may not have them
     types = {t.name: t.id for t in db.session.scalars(select(MilestoneType))}
     english = types["Running a free English class"]
     hub = types["Visiting a community hub or religious centre"]
