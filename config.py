@@ -112,6 +112,24 @@ class Config:
     # The seat data (used by the seats domain).
     SEAT_DATA_DIR = str(ROOT.parent / "shared" / "data" / "seats")
 
+    # Seat-fit (d2w/seatfit/engine.py). The party this deployment serves, as a party code of the
+    # seat data (con, lab, ld, snp, pc, green, reform, ...): winnability is judged for it.
+    SEATFIT_PARTY = "lab"
+    # Referendum alignment: a Leave voter in a seat under this Leave share, or a Remain voter in a
+    # seat over the other, gets a strong warning.
+    SEATFIT_LEAVE_VOTER_MIN_LEAVE_PCT = 40.0
+    SEATFIT_REMAIN_VOTER_MAX_LEAVE_PCT = 60.0
+    # Winnability: a held seat with a majority under this share of the vote is marginal; a seat
+    # the party came second in needing a swing up to the second figure is a target.
+    SEATFIT_SAFE_MAJORITY_PCT = 10.0
+    SEATFIT_TARGET_MAX_SWING_PCT = 10.0
+    # A fit check older than this cannot back an application's submission.
+    SEATFIT_CHECK_VALID_DAYS = 90
+
+    # Reports and dashboards: any breakdown by ethnic group or age shows counts under this as
+    # "fewer than N", and percentages only when the base is at least N.
+    SMALL_NUMBER_THRESHOLD = 10
+
     @classmethod
     def validate(cls, settings: dict) -> None:
         """Raise ConfigError if the settings cannot run this environment."""
@@ -183,6 +201,11 @@ def _coerce(name: str, raw: str, default: object) -> object:
             return int(raw)
         except ValueError:
             raise ConfigError(f"D2W_{name} must be a whole number, not {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"D2W_{name} must be a number, not {raw!r}") from None
     if isinstance(default, dict):
         raise ConfigError(f"D2W_{name} cannot be set from the environment")
     return raw

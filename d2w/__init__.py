@@ -90,15 +90,21 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from d2w.applications.views import bp as applications_bp
     from d2w.audit.views import bp as audit_bp
     from d2w.auth.views import account_bp
     from d2w.auth.views import bp as auth_bp
     from d2w.candidates.views import bp as candidates_bp
     from d2w.cohorts.views import bp as cohorts_bp
+    from d2w.dashboard.views import bp as dashboard_bp
     from d2w.engagement.views import bp as engagement_bp
+    from d2w.exports.views import bp as exports_bp
     from d2w.main.views import bp as main_bp
     from d2w.mentoring.views import bp as mentoring_bp
     from d2w.programme.views import bp as programme_bp
+    from d2w.reports.views import bp as reports_bp
+    from d2w.seatfit.views import bp as seatfit_bp
+    from d2w.seats.views import bp as seats_bp
     from d2w.users.views import bp as users_bp
 
     for bp in (
@@ -112,6 +118,12 @@ def _register_blueprints(app: Flask) -> None:
         programme_bp,
         engagement_bp,
         mentoring_bp,
+        seats_bp,
+        seatfit_bp,
+        applications_bp,
+        reports_bp,
+        dashboard_bp,
+        exports_bp,
     ):
         app.register_blueprint(bp)
 

@@ -61,19 +61,65 @@ def migrated_database(tmp_path_factory):
         engine.dispose()
 
 
-def _clean_postgres(engine) -> None:
+# The seat tables: reference data that tests using the ``seat_data`` fixture share, loaded once
+# (SQLite: a second template file; PostgreSQL: kept between such tests, reloaded after others).
+SEAT_TABLES = ("seats", "seat_results", "seat_party_shares", "data_sources", "seat_figure_sources")
+_pg_state = {"seats_loaded": False}
+
+
+def _clean_postgres(engine, *, keep_seats: bool = False) -> None:
     with engine.begin() as conn:
-        tables = [t.name for t in db.metadata.sorted_tables]
+        tables = [t.name for t in db.metadata.sorted_tables if not (keep_seats and t.name in SEAT_TABLES)]
         conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
-@pytest.fixture
-def database_url(migrated_database, tmp_path) -> str:
+def _import_real_seats(url: str) -> None:
+    from d2w.seats import loader, services
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        files = loader.load_directory(app.config["SEAT_DATA_DIR"])
+        services.import_seats(files)
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def seat_template(migrated_database, tmp_path_factory):
+    """SQLite only: the migrated template with the real seat data imported, made once per run."""
     if ON_POSTGRES:
-        _clean_postgres(migrated_database["engine"])
+        return None
+    path = tmp_path_factory.mktemp("seat-template") / "seats.sqlite3"
+    shutil.copyfile(migrated_database["template"], path)
+    _import_real_seats(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def seat_data():
+    """Ask for this fixture (before ``app``) to get the real seat data (both boundary sets)
+    already imported. Tests using it must not change the seat tables."""
+    return True
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path, request) -> str:
+    wants_seats = "seat_data" in request.fixturenames
+    if ON_POSTGRES:
+        engine = migrated_database["engine"]
+        if wants_seats and _pg_state["seats_loaded"]:
+            _clean_postgres(engine, keep_seats=True)
+        else:
+            _clean_postgres(engine)
+            _pg_state["seats_loaded"] = False
+            if wants_seats:
+                _import_real_seats(TEST_DATABASE_URL)
+                _pg_state["seats_loaded"] = True
         return TEST_DATABASE_URL
     path = tmp_path / "d2w.sqlite3"
-    shutil.copyfile(migrated_database["template"], path)
+    template = request.getfixturevalue("seat_template") if wants_seats else migrated_database["template"]
+    shutil.copyfile(template, path)
     return f"sqlite:///{path}"
 
 

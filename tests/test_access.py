@@ -11,10 +11,14 @@ import pytest
 
 from d2w.core.access import access_of
 from tests.conftest import csrf_token, login
+from tests.test_applications import APPLICATIONS_MATRIX, applications_placeholders
+from tests.test_dashboard import DASHBOARD_MATRIX, dashboard_placeholders
 from tests.test_engagement import ENGAGEMENT_MATRIX, engagement_placeholders
 from tests.test_mentoring import MENTORING_MATRIX, mentoring_placeholders
 from tests.test_programme import PROGRAMME_MATRIX, programme_placeholders
-from tests.test_seats import SEATS_MATRIX
+from tests.test_reports import REPORTS_MATRIX, reports_placeholders
+from tests.test_seatfit import SEATFIT_MATRIX, seatfit_placeholders
+from tests.test_seats import SEATS_MATRIX, seats_placeholders
 
 ROLES = ("anon", "candidate", "mentor", "staff", "admin")
 
@@ -76,6 +80,10 @@ MATRIX.update(PROGRAMME_MATRIX)
 MATRIX.update(MENTORING_MATRIX)
 MATRIX.update(ENGAGEMENT_MATRIX)
 MATRIX.update(SEATS_MATRIX)
+MATRIX.update(SEATFIT_MATRIX)
+MATRIX.update(APPLICATIONS_MATRIX)
+MATRIX.update(REPORTS_MATRIX)
+MATRIX.update(DASHBOARD_MATRIX)
 
 
 def test_every_endpoint_is_classified_and_in_the_matrix(app):
@@ -132,6 +140,11 @@ def _matrix_ids(app, people, make) -> dict:
     ids.update(programme_placeholders(app, people, cohort_id))
     ids.update(mentoring_placeholders(app, people))
     ids.update(engagement_placeholders(app, people, cohort_id))
+    ids.update(seats_placeholders(app, people))
+    ids.update(seatfit_placeholders(app, people, cohort_id))
+    ids.update(applications_placeholders(app, people, cohort_id))
+    ids.update(reports_placeholders(app, people, cohort_id))
+    ids.update(dashboard_placeholders(app, people, cohort_id))
     return ids
 
 
@@ -158,7 +171,7 @@ def _check(app, people, endpoint: str, role: str, path: str) -> None:
 
 
 @pytest.mark.parametrize("endpoint", sorted(MATRIX))
-def test_role_matrix(app, people, make, endpoint):
+def test_role_matrix(seat_data, app, people, make, endpoint):
     """Every role against one endpoint, on one set of objects. Roles run from the least to the
     most privileged, and only the privileged change anything, so each sees the state it expects."""
     ids = _matrix_ids(app, people, make)

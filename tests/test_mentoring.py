@@ -728,7 +728,7 @@ def _get_paths(app, ids: dict) -> list[str]:
     return sorted(paths)
 
 
-def test_a_private_note_never_leaks(app, people, make):
+def test_a_private_note_never_leaks(seat_data, app, people, make):
     from tests.test_access import ROLES as ALL_ROLES
     from tests.test_programme import programme_placeholders
 
@@ -740,6 +740,17 @@ def test_a_private_note_never_leaks(app, people, make):
     from tests.test_engagement import engagement_placeholders
 
     ids.update(engagement_placeholders(app, people, cohort_id))
+    from tests.test_applications import applications_placeholders
+    from tests.test_dashboard import dashboard_placeholders
+    from tests.test_reports import reports_placeholders
+    from tests.test_seatfit import seatfit_placeholders
+    from tests.test_seats import seats_placeholders
+
+    ids.update(seats_placeholders(app, people))
+    ids.update(seatfit_placeholders(app, people, cohort_id))
+    ids.update(applications_placeholders(app, people, cohort_id))
+    ids.update(reports_placeholders(app, people, cohort_id))
+    ids.update(dashboard_placeholders(app, people, cohort_id))
     with app.app_context():
         from d2w.auth.models import UserSession
         from d2w.cohorts.models import Enrolment

@@ -77,6 +77,11 @@ NAV = [
     ("mentoring.health", "Mentoring"),
     ("mentoring.home", "My mentees"),
     ("mentoring.mine", "My mentoring"),
+    ("seats.index", "Seats"),
+    ("seatfit.mine", "My seat-fit"),
+    ("applications.mine", "My applications"),
+    ("applications.board", "Applications"),
+    ("dashboard.index", "Dashboard"),
     ("users.index", "People"),
     ("audit.index", "Audit log"),
     ("account.overview", "My account"),
@@ -99,13 +104,24 @@ def nav_items() -> list[SimpleNamespace]:
 
 
 def init_templating(app: Flask) -> None:
+    from d2w.applications import policy as applications_policy
     from d2w.audit import policy as audit_policy
     from d2w.auth import policy as auth_policy
     from d2w.candidates import policy as candidates_policy
+    from d2w.reports import policy as reports_policy
+    from d2w.seatfit import policy as seatfit_policy
+    from d2w.seats import policy as seats_policy
     from d2w.users import policy as users_policy
 
     app.jinja_env.globals["policy"] = SimpleNamespace(
-        auth=auth_policy, users=users_policy, audit=audit_policy, candidates=candidates_policy
+        auth=auth_policy,
+        users=users_policy,
+        audit=audit_policy,
+        candidates=candidates_policy,
+        seats=seats_policy,
+        seatfit=seatfit_policy,
+        applications=applications_policy,
+        reports=reports_policy,
     )
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["nav_items"] = nav_items
