@@ -7,7 +7,7 @@ export FLASK_APP := d2w:create_app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-sqlite test-postgres setup setup-dev lint format migrate demo clean
+.PHONY: run test test-sqlite test-postgres setup setup-dev lint format migrate demo clean bench
 
 ## run: set up, migrate the SQLite database under instance/, load the real seat data and the demo, serve http://127.0.0.1:5000
 run: setup
@@ -58,6 +58,13 @@ format: setup-dev
 ## migrate: write a new migration from the models (review it before committing)
 migrate: setup
 	$(BIN)/flask db migrate -m "$(m)"
+
+## bench: build a large synthetic programme and load-test every page with gunicorn and wrk, on SQLite
+## (or on PostgreSQL: D2W_BENCH_DATABASE_URL=postgresql+psycopg://...; its public schema is dropped).
+## Options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--duration 10 --only 'candidate'"
+bench: setup
+	scripts/system-deps.sh bench
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache build *.egg-info

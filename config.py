@@ -125,10 +125,17 @@ class Config:
     SEATFIT_TARGET_MAX_SWING_PCT = 10.0
     # A fit check older than this cannot back an application's submission.
     SEATFIT_CHECK_VALID_DAYS = 90
+    # Seconds each worker keeps a boundary set's seat figures in memory for checks and ranking
+    # (0: read them every time). The seat import clears it in its own process.
+    SEATFIT_FACTS_CACHE_SECONDS = 300
 
     # Reports and dashboards: any breakdown by ethnic group or age shows counts under this as
     # "fewer than N", and percentages only when the base is at least N.
     SMALL_NUMBER_THRESHOLD = 10
+    # PDF reports: where finished PDFs are kept for a day (empty: instance/reports), and whether a
+    # report job renders inside the request (tests) instead of in the background thread pool.
+    REPORTS_DIR = ""
+    REPORTS_RUN_INLINE = False
 
     @classmethod
     def validate(cls, settings: dict) -> None:
@@ -152,6 +159,7 @@ class TestingConfig(Config):
     ARGON2_MEMORY_COST = 1024
     ARGON2_PARALLELISM = 1
     BASE_URL = "http://localhost"
+    SEATFIT_FACTS_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -11,10 +11,15 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete, or_
 
 from d2w.auth.models import AuthToken, UserSession
+from d2w.bench.cli import bench_cli
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
+from d2w.reports.cli import report_cli
+from d2w.seatfit.cli import fit_command
 from d2w.seats.cli import seats_cli
+
+seats_cli.add_command(fit_command)
 
 
 @click.group("d2w")
@@ -76,6 +81,8 @@ def purge_sessions(days: int):
 
 
 d2w_cli.add_command(seats_cli)
+d2w_cli.add_command(report_cli)
+d2w_cli.add_command(bench_cli)
 
 
 @d2w_cli.group("mentoring")

@@ -2,11 +2,15 @@
 # Install the Debian packages d2w needs, if any are missing. Used by `make run` and `make test`.
 #   scripts/system-deps.sh run    python3-venv, and the libraries WeasyPrint uses for PDFs
 #   scripts/system-deps.sh test   the above, plus Chromium for the browser tests and poppler-utils
+#   scripts/system-deps.sh bench  the run packages, plus wrk, the HTTP load generator of `make bench`
 set -euo pipefail
 
 packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "${1:-run}" = "test" ]; then
   packages+=(chromium poppler-utils)
+fi
+if [ "${1:-run}" = "bench" ]; then
+  packages+=(wrk)
 fi
 
 missing=()

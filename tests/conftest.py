@@ -134,6 +134,7 @@ def app(database_url, tmp_path, app_overrides):
     settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "REPORTS_DIR": str(tmp_path / "reports"),
         "RATELIMIT_STORAGE_URI": "memory://",
         **app_overrides,
     }

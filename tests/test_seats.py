@@ -1,4 +1,6 @@
-"""Seats: the import of the real seat data (both boundary sets), its checks, and provenance.
+"""Seats: the import of the real seat data (both boundary sets), its checks, and provenance;
+the analysis (``flask d2w seats analyse`` and its pure functions) and the shared queries
+(filters, medians, look-ups). The pages are tested in test_seats_browser.py.
 
 These tests read the real files from the SEAT_DATA_DIR setting's default
 (``../shared/data/seats``); they fail, never skip, when the directory is missing.
@@ -21,8 +23,8 @@ from d2w.seats import loader, provenance
 from d2w.seats.models import DataSource, Seat, SeatFigureSource, SeatPartyShare, SeatResult
 
 # ---------------------------------------------------------------------------------------------
-# The role matrix of the seats routes, in the same shape as MATRIX in test_access.py. Item 1
-# (the import) adds no routes yet.
+# The role matrix of the seats routes, in the same shape as MATRIX in test_access.py: every
+# signed-in role browses seats and opens a seat's page; only staff (admins too) see the analysis.
 
 ROLES = ("anon", "candidate", "mentor", "staff", "admin")
 L = "login"  # a redirect to the sign-in page
@@ -32,12 +34,20 @@ def row(anon, candidate, mentor, staff, admin):
     return dict(zip(ROLES, (anon, candidate, mentor, staff, admin), strict=True))
 
 
-SEATS_MATRIX: dict = {}
+SEATS_MATRIX: dict = {
+    "seats.index": ("GET", "/seats/", row(L, 200, 200, 200, 200)),
+    "seats.detail": ("GET", "/seats/{seat}", row(L, 200, 200, 200, 200)),
+    "seats.analysis": ("GET", "/seats/analysis", row(L, 403, 403, 200, 200)),
+}
 
 
 def seats_placeholders(app, people) -> dict:
-    """The objects SEATS_MATRIX's paths name (none yet)."""
-    return {}
+    """The objects SEATS_MATRIX's paths name: {seat} is Aldershot on the 2010 boundaries (needs
+    the ``seat_data`` fixture)."""
+    with app.app_context():
+        seat_id = db.session.scalar(select(Seat.id).where(Seat.boundary_set == "2010", Seat.ons_code == "E14000530"))
+    assert seat_id is not None, "seats_placeholders needs the seat_data fixture"
+    return {"seat": seat_id}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,3 +460,337 @@ def test_provenance_is_stored_for_every_figure(app, imported):
         )
         assert "modelled estimate" in leave_note
     assert "modelled estimates" in provenance.LEAVE_CAVEAT and "Northern Ireland" in provenance.NI_CENSUS_CAVEAT
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis: `flask d2w seats analyse` and the pure calculations
+
+
+def _csv_high_bme_2017(seat_data_dir: Path, threshold: float) -> list[dict]:
+    """The seats at or above the threshold, counted straight from the CSV (no app code)."""
+    import csv
+
+    with (seat_data_dir / loader.FILE_2010).open(encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["bme_pct_2011"] and float(r["bme_pct_2011"]) >= threshold]
+    rows.sort(key=lambda r: (-float(r["bme_pct_2011"]), r["ons_code"]))
+    return rows
+
+
+def test_analyse_2017_at_30_pct_matches_provenance_and_the_csv(seat_data, app, seat_data_dir):
+    import json
+
+    result = app.test_cli_runner().invoke(
+        args=[
+            "d2w",
+            "seats",
+            "analyse",
+            "--boundaries",
+            "2010",
+            "--election",
+            "2017",
+            "--bme-threshold",
+            "30",
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert list(data) == [
+        "boundaries",
+        "election",
+        "bme_threshold_pct",
+        "seats_at_or_above",
+        "by_winner",
+        "median_bme_pct",
+        "seats",
+    ]
+    assert (data["boundaries"], data["election"], data["bme_threshold_pct"]) == ("2010", "2017", 30.0)
+    # PROVENANCE.md section 6: 75 seats, Labour 70, Conservative 5.
+    assert data["seats_at_or_above"] == 75
+    assert data["by_winner"] == {"lab": 70, "con": 5}
+    assert list(data["by_winner"]) == ["lab", "con"]
+    expected = _csv_high_bme_2017(seat_data_dir, 30.0)
+    assert len(expected) == 75
+    assert Counter(r["ge2017_winner"] for r in expected) == Counter(data["by_winner"])
+    assert [s["code"] for s in data["seats"]] == [r["ons_code"] for r in expected]
+    assert [s["winner"] for s in data["seats"]] == [r["ge2017_winner"] for r in expected]
+    assert data["seats"][0] == {"code": "E14000679", "name": "East Ham", "bme_pct": 76.914, "winner": "lab"}
+    assert data["seats"][-1]["name"] == "Enfield, Southgate"
+    median = statistics.median(float(r["bme_pct_2011"]) for r in expected)
+    assert data["median_bme_pct"] == round(median, 3)
+    # Stable: the same bytes twice.
+    again = app.test_cli_runner().invoke(
+        args=[
+            "d2w",
+            "seats",
+            "analyse",
+            "--boundaries",
+            "2010",
+            "--election",
+            "2017",
+            "--bme-threshold",
+            "30",
+            "--json",
+        ]
+    )
+    assert again.output == result.output
+
+
+def test_analyse_prints_a_table_and_refuses_a_bad_election(seat_data, app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["d2w", "seats", "analyse", "--boundaries", "2010", "--election", "2017", "--bme-threshold", "50"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "27 seats on the 2010 boundaries with a BME share of 50% or more" in result.output
+    assert "18 without are left out" in result.output
+    assert "Labour" in result.output and "Harrow East" in result.output
+    bad = runner.invoke(
+        args=["d2w", "seats", "analyse", "--boundaries", "2010", "--election", "2024", "--bme-threshold", "30"]
+    )
+    assert bad.exit_code != 0
+    assert "The 2024 election was not held on the 2010 boundaries: choose one of 2015, 2017, 2019." in bad.output
+    bad = runner.invoke(
+        args=["d2w", "seats", "analyse", "--boundaries", "2024", "--election", "2017", "--bme-threshold", "30"]
+    )
+    assert "choose one of 2019n, 2024" in bad.output
+    bad = runner.invoke(
+        args=["d2w", "seats", "analyse", "--boundaries", "2024", "--election", "2024", "--bme-threshold", "130"]
+    )
+    assert bad.exit_code != 0 and "130" in bad.output
+    notional = runner.invoke(
+        args=[
+            "d2w",
+            "seats",
+            "analyse",
+            "--boundaries",
+            "2024",
+            "--election",
+            "2019n",
+            "--bme-threshold",
+            "30",
+            "--json",
+        ]
+    )
+    assert notional.exit_code == 0, notional.output
+
+
+def _row(code, bme, leave, winner, share=50.0):
+    from d2w.seats.analysis import SeatRow
+
+    return SeatRow(
+        id=int(code[-3:]),
+        code=code,
+        name=f"Seat {code}",
+        country="England" if bme is not None else "Northern Ireland",
+        region="London",
+        bme_pct=bme,
+        leave_pct=leave,
+        winner=winner,
+        majority_pct=10.0,
+        winner_share_pct=share,
+    )
+
+
+def test_bme_analysis_is_pure_and_leaves_out_seats_without_census():
+    from d2w.seats import analysis
+
+    rows = [
+        _row("E00000001", 30.0, 45.0, "con"),
+        _row("E00000002", 45.0, 39.9, "lab"),
+        _row("E00000003", 45.0, 60.0, "lab", share=None),
+        _row("E00000004", 29.999, 50.0, "lab"),
+        _row("N00000005", None, 55.0, "dup"),
+    ]
+    result = analysis.bme_analysis(rows, 30)
+    assert [r.code for r in result.seats] == ["E00000002", "E00000003", "E00000001"]  # share desc, then code
+    assert result.by_winner == {"lab": 2, "con": 1}
+    assert result.median_bme_pct == 45.0
+    assert result.seats_with_census == 4 and [r.code for r in result.seats_without_census] == ["N00000005"]
+    assert analysis.bme_analysis(rows, 90).median_bme_pct is None
+    # Points leave out missing figures.
+    points = analysis.bme_points(rows, {"lab": "Labour", "con": "Conservative"})
+    assert [p[2] for p in points] == ["Seat E00000001", "Seat E00000002", "Seat E00000004"]
+    assert points[0] == (30.0, 50.0, "Seat E00000001", "Conservative")
+    table = analysis.leave_table(rows)
+    assert table.bands == ["Under 40%", "40% to under 50%", "50% to under 60%", "60% or more"]
+    assert table.counts["Under 40%"] == {"lab": 1, "con": 0, "dup": 0}
+    assert table.counts["40% to under 50%"]["con"] == 1
+    assert table.counts["50% to under 60%"] == {"lab": 1, "con": 0, "dup": 1}
+    assert table.counts["60% or more"]["lab"] == 1
+    assert table.total == 5 and sum(table.band_totals.values()) == 5
+    assert table.party_totals == {"lab": 3, "con": 1, "dup": 1}
+    assert analysis.leave_band(40.0) == "40% to under 50%" and analysis.leave_band(100.0) == "60% or more"
+    data = analysis.as_json("2010", "2017", result)
+    assert data["seats"][0] == {"code": "E00000002", "name": "Seat E00000002", "bme_pct": 45.0, "winner": "lab"}
+
+
+def test_analysis_rows_give_the_winners_share(seat_data, app):
+    from d2w.seats import queries
+
+    with app.app_context():
+        rows = {r.code: r for r in queries.analysis_rows("2010", "2017")}
+        assert len(rows) == 650
+        aldershot = rows["E14000530"]
+        assert (aldershot.winner, aldershot.winner_share_pct) == ("con", 55.06)  # ge2017_con_pct in the CSV
+        # The Speaker has no share of his own in the file: no winner's share.
+        speaker = [r for r in rows.values() if r.winner == "speaker"]
+        assert len(speaker) == 1 and speaker[0].winner_share_pct is None
+        with pytest.raises(ValueError):
+            queries.analysis_rows("2010", "2024")
+
+
+# ---------------------------------------------------------------------------------------------
+# Queries shared with other pages: filters, medians, look-ups
+
+
+def test_parse_filters_reads_and_checks_every_argument():
+    from d2w.seats.queries import SeatFilters, parse_filters
+
+    assert parse_filters({}) == SeatFilters()
+    assert parse_filters({}).boundary_set == "2024" and parse_filters({}).election == "2024"
+    f = parse_filters(
+        {
+            "boundaries": "2010",
+            "country": "England",
+            "region": "London",
+            "leave_min": "40",
+            "leave_max": "60%",
+            "bme_min": " 30 ",
+            "winner": "lab",
+            "majority_max": "10.5",
+            "q": "  Harrow   East ",
+        }
+    )
+    assert (f.boundary_set, f.election, f.country, f.region, f.winner) == ("2010", "2019", "England", "London", "lab")
+    assert (f.leave_min, f.leave_max, f.bme_min, f.bme_max, f.majority_min, f.majority_max) == (
+        40.0,
+        60.0,
+        30.0,
+        None,
+        None,
+        10.5,
+    )
+    assert f.q == "Harrow East" and f.problems == {} and f.active
+    assert parse_filters(f.as_args()) == f
+    bad = parse_filters(
+        {
+            "boundaries": "2030",
+            "country": "Mercia",
+            "region": "East",
+            "winner": "labour",
+            "leave_min": "lots",
+            "bme_min": "nan",
+            "bme_max": "120",
+            "majority_min": "20",
+            "majority_max": "10",
+            "q": "x" * 101,
+        }
+    )
+    assert bad == SeatFilters(majority_min=20.0)
+    assert set(bad.problems) == {
+        "boundaries",
+        "country",
+        "region",
+        "winner",
+        "leave_min",
+        "bme_min",
+        "bme_max",
+        "majority_max",
+        "q",
+    }
+    assert bad.problems["majority_max"] == "The highest majority must not be below the lowest."
+    assert bad.problems["leave_min"] == "Enter the lowest Leave share as a number from 0 to 100."
+
+
+def test_latest_election_and_elections():
+    from d2w.seats import queries
+
+    assert queries.latest_election("2010") == "2019" and queries.latest_election("2024") == "2024"
+    assert queries.elections_of("2010") == ("2015", "2017", "2019")
+    assert queries.elections_of("2024") == ("2019n", "2024")
+    with pytest.raises(ValueError):
+        queries.latest_election("2030")
+
+
+def test_filtered_seats_applies_each_filter(seat_data, app):
+    from d2w.seats import queries
+
+    def names(**args):
+        with app.app_context():
+            filters = queries.parse_filters(args)
+            assert filters.problems == {}
+            stmt = queries.filtered_seats(filters).order_by(Seat.name)
+            return [seat.name for seat, _ in db.session.execute(stmt)]
+
+    assert len(names()) == 650 and len(names(boundaries="2010")) == 650
+    assert len(names(boundaries="2010", country="Northern Ireland")) == 18
+    london = names(region="London")
+    assert len(london) == 75 and "Ilford North" in london
+    high = names(boundaries="2010", bme_min="30")
+    assert len(high) == 75
+    # Leave under 40 (2010): 106 seats; "leave_max" is inclusive so stay just below 40.
+    assert len(names(boundaries="2010", leave_max="39.9999")) == 106
+    reform = names(winner="reform")
+    assert len(reform) == 5 and "Clacton" in reform
+    marginal = names(boundaries="2010", majority_max="1", winner="con")
+    with app.app_context():
+        expected = db.session.scalar(
+            select(func.count())
+            .select_from(SeatResult)
+            .join(Seat, Seat.id == SeatResult.seat_id)
+            .where(
+                Seat.boundary_set == "2010",
+                SeatResult.election == "2019",
+                SeatResult.winner == "con",
+                SeatResult.majority_pct <= 1,
+            )
+        )
+    assert len(marginal) == expected > 0
+    assert names(q="harrow e") == ["Harrow East"]
+    assert names(q="E14001063") == ["Aldershot"]
+    assert names(q="100%_") == []  # LIKE wildcards are taken literally
+
+
+def test_national_medians(seat_data, app):
+    from d2w.seats import queries
+
+    with app.app_context():
+        m2010 = queries.national_medians("2010")
+        m2024 = queries.national_medians("2024")
+        leave_2010 = list(db.session.scalars(select(Seat.leave_pct).where(Seat.boundary_set == "2010")))
+        majority_2024 = list(
+            db.session.scalars(
+                select(SeatResult.majority_pct)
+                .join(Seat, Seat.id == SeatResult.seat_id)
+                .where(Seat.boundary_set == "2024", SeatResult.election == "2024")
+            )
+        )
+    assert set(m2010) == set(queries.MEDIAN_FIGURES)
+    # PROVENANCE.md section 6: median BME share 5.63% over the 632 GB seats.
+    assert round(m2010["bme_pct"], 2) == 5.63
+    assert m2010["leave_pct"] == round(statistics.median(leave_2010), 3)
+    assert m2024["majority_pct"] == round(statistics.median(majority_2024), 3)
+    assert all(value is not None for value in m2024.values())
+
+
+def test_find_seat_and_seat_search(seat_data, app):
+    from d2w.seats import queries
+
+    with app.app_context():
+        assert queries.find_seat("E14000530", None).name == "Aldershot"
+        assert queries.find_seat("e14000530", "2010").boundary_set == "2010"
+        assert queries.find_seat("E14000530", "2024") is None
+        # By name: both sets have an Aldershot; 2024 is preferred unless a set is given.
+        assert queries.find_seat("aldershot", None).boundary_set == "2024"
+        assert queries.find_seat("  ALDERSHOT ", "2010").ons_code == "E14000530"
+        assert queries.find_seat("Alder", None) is None
+        assert queries.find_seat("", None) is None and queries.find_seat("x" * 200, None) is None
+        found = queries.seat_search("harrow", "2024")
+        assert [s.name for s in found][:2] == ["Harrow East", "Harrow West"]
+        both = queries.seat_search("Aldershot", None)
+        assert [s.boundary_set for s in both] == ["2024", "2010"]
+        assert len(queries.seat_search("a", None, limit=5)) == 5
+        assert len(queries.seat_search("a", "2024", limit=10_000)) == 100
+        assert queries.seat_search("", None) == [] and queries.seat_search("%", "2024") == []
+        assert [s.ons_code for s in queries.seat_search("E1400053", "2010")][0] == "E14000530"

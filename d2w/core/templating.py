@@ -78,7 +78,7 @@ NAV = [
     ("mentoring.home", "My mentees"),
     ("mentoring.mine", "My mentoring"),
     ("seats.index", "Seats"),
-    ("seatfit.mine", "My seat-fit"),
+    ("seatfit.mine", "My seat-fit", ("candidate",)),
     ("applications.mine", "My applications"),
     ("applications.board", "Applications"),
     ("dashboard.index", "Dashboard"),
@@ -96,7 +96,9 @@ def nav_items() -> list[SimpleNamespace]:
 
     current_bp = request.blueprint
     items = []
-    for endpoint, label in NAV:
+    for endpoint, label, *only in NAV:
+        if only and current_user.role not in only[0]:
+            continue  # a page other roles may open, but not one of their main places
         access = access_of(current_app, endpoint)
         if access is not None and allows(access, current_user):
             items.append(SimpleNamespace(endpoint=endpoint, label=label, current=endpoint.split(".")[0] == current_bp))

@@ -2,6 +2,213 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from d2w.candidates.models import CandidateProfile
+from d2w.candidates.services import ensure_profile
+from d2w.core.access import acting_user, roles
+from d2w.core.errors import DomainError
+from d2w.core.extensions import db
+from d2w.core.forms import show_error
+from d2w.core.pagination import Page, paginate, parse_id, parse_page
+from d2w.seatfit import engine, policy, services
+from d2w.seatfit.forms import STANCE_CHOICES, CheckForm
+from d2w.seatfit.models import SeatFitCheck
+from d2w.seats import queries as seat_queries
+from d2w.seats.forms import SeatFilterForm
+from d2w.seats.models import Seat
+from d2w.seats.queries import find_seat
 
 bp = Blueprint("seatfit", __name__, url_prefix="/seat-fit")
+
+STANCE_VALUES = {value for value, _ in STANCE_CHOICES if value}
+
+
+def _profile_for(actor, raw_id: str | None) -> CandidateProfile:
+    """The candidate a page is about: a candidate's own; for staff the ?profile= one (404 if unknown)."""
+    if actor.role == "candidate":
+        return ensure_profile(actor)
+    profile_id = parse_id(raw_id)
+    profile = db.session.get(CandidateProfile, profile_id) if profile_id else None
+    if profile is None or not policy.can_run_check(actor, profile):
+        abort(404)
+    return profile
+
+
+def _stance_arg(raw: str | None) -> str | None:
+    return raw if raw in STANCE_VALUES else None
+
+
+@bp.route("/")
+@roles("staff", "candidate")
+def mine():
+    """A candidate's checks, or (staff) one candidate's checks, or every recent check."""
+    actor = acting_user()
+    profile = None
+    stmt = policy.visible_checks(actor)
+    if actor.role == "candidate" or request.args.get("profile"):
+        profile = _profile_for(actor, request.args.get("profile"))
+        stmt = stmt.where(SeatFitCheck.profile_id == profile.id)
+    stmt = stmt.order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    names = {}
+    if profile is None and page.items:
+        ids = {c.profile_id for c in page.items}
+        rows = db.session.execute(select(CandidateProfile).where(CandidateProfile.id.in_(ids))).scalars()
+        names = {p.id: p.name for p in rows}
+    return render_template(
+        "seatfit/mine.html",
+        page=page,
+        profile=profile,
+        names=names,
+        valid_days=services.valid_days(),
+        is_current=services.is_current,
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles("staff", "candidate")
+def new():
+    actor = acting_user()
+    profile = _profile_for(actor, request.args.get("profile"))
+    form = CheckForm()
+    if request.method == "GET":
+        seat_id = parse_id(request.args.get("seat"))
+        seat = db.session.get(Seat, seat_id) if seat_id else None
+        if seat is not None:
+            form.seat.data = seat.name
+            form.boundary_set.data = seat.boundary_set
+    if form.validate_on_submit():
+        seat = find_seat(form.seat.data, form.boundary_set.data)
+        if seat is None:
+            form.seat.errors.append(
+                f"No seat called or coded {form.seat.data!r} on the {form.boundary_set.data} boundaries: "
+                "check the spelling, or find it in the seat browser."
+            )
+        else:
+            try:
+                saved = services.run_check(actor, profile, seat, form.stance.data or None)
+            except DomainError as exc:
+                db.session.rollback()
+                show_error(form, exc)
+            else:
+                db.session.commit()
+                return redirect(url_for("seatfit.detail", check_id=saved.id))
+    declared = services.declared_stance(profile)
+    return render_template(
+        "seatfit/new.html",
+        form=form,
+        profile=profile,
+        declared=engine.STANCE_LABELS[declared],
+        own=actor.role == "candidate",
+    ), 200 if not form.errors else 400
+
+
+def _get_check(check_id: int) -> tuple[SeatFitCheck, CandidateProfile]:
+    actor = acting_user()
+    check = db.session.scalar(policy.visible_checks(actor).where(SeatFitCheck.id == check_id))
+    if check is None:
+        abort(404)
+    profile = db.session.get(CandidateProfile, check.profile_id)
+    if not policy.can_view_check(actor, check, profile):
+        abort(404)
+    return check, profile
+
+
+@bp.route("/<int(max=2147483647):check_id>")
+@roles("staff", "candidate")
+def detail(check_id: int):
+    check, profile = _get_check(check_id)
+    return render_template(
+        "seatfit/detail.html",
+        check=check,
+        profile=profile,
+        current=services.is_current(check),
+        valid_days=services.valid_days(),
+        band_labels=engine.BAND_LABELS,
+        stance_labels=engine.STANCE_LABELS,
+        party_name=engine.party_name,
+        has_endpoint=lambda name: name in current_app.view_functions,
+    )
+
+
+RANK_PAGE_SIZE = 50
+
+
+@bp.route("/rank/<int(max=2147483647):profile_id>")
+@roles("staff")
+def rank(profile_id: int):
+    """Every seat of a boundary set ranked for one candidate, with the seat browser's filters."""
+    actor = acting_user()
+    profile = db.session.get(CandidateProfile, profile_id)
+    if profile is None or not policy.can_rank(actor, profile):
+        abort(404)
+    filters = seat_queries.parse_filters(request.args)
+    form = SeatFilterForm(request.args)
+    form.show_problems(filters.problems)
+    seat_ids = None
+    if filters.active:
+        seat_ids = db.session.scalars(seat_queries.filtered_seats(filters).with_only_columns(Seat.id)).all()
+    stance = _stance_arg(request.args.get("stance"))
+    try:
+        ranked = services.rank_seats(actor, profile, filters.boundary_set, stance, seat_ids)
+    except DomainError as exc:
+        abort(400, exc.message)
+    band = request.args.get("band")
+    if band in engine.BANDS:
+        ranked = [pair for pair in ranked if pair[1].band == band]
+    counts = dict.fromkeys(engine.BANDS, 0)
+    for _, result in ranked:
+        counts[result.band] += 1
+    number = parse_page(request.args.get("page"))
+    start = (number - 1) * RANK_PAGE_SIZE
+    page = Page(items=ranked[start : start + RANK_PAGE_SIZE], page=number, per_page=RANK_PAGE_SIZE, total=len(ranked))
+    return render_template(
+        "seatfit/rank.html",
+        profile=profile,
+        page=page,
+        start=start,
+        filters=filters,
+        form=form,
+        stance=stance or "",
+        stance_choices=STANCE_CHOICES,
+        declared=engine.STANCE_LABELS[services.declared_stance(profile)],
+        band=band if band in engine.BANDS else "",
+        counts=counts,
+        band_labels=engine.BAND_LABELS,
+        party_name=engine.party_name,
+    )
+
+
+@bp.route("/compare")
+@roles("staff", "candidate")
+def compare():
+    """Up to three seats side by side for one candidate (nothing is saved)."""
+    actor = acting_user()
+    profile = _profile_for(actor, request.args.get("profile"))
+    ids = []
+    for raw in request.args.getlist("seat"):
+        seat_id = parse_id(raw)
+        if seat_id and seat_id not in ids:
+            ids.append(seat_id)
+    if len(ids) > 3:
+        flash("You can compare up to three seats: showing the first three.", "error")
+        ids = ids[:3]
+    seats = db.session.scalars(select(Seat).where(Seat.id.in_(ids))).all() if ids else []
+    seats.sort(key=lambda s: ids.index(s.id))
+    stance = _stance_arg(request.args.get("stance"))
+    results = services.compare(actor, profile, seats, stance) if seats else []
+    return render_template(
+        "seatfit/compare.html",
+        profile=profile,
+        results=results,
+        factor_names=[
+            ("referendum", "Referendum alignment"),
+            ("winnability", "Winnability"),
+            ("local_ties", "Local ties"),
+            ("context", "Context (not scored)"),
+        ],
+        band_labels=engine.BAND_LABELS,
+        own=actor.role == "candidate",
+    )

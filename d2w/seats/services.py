@@ -156,4 +156,7 @@ def import_seats(files: list[ParsedFile]) -> ImportSummary:
                     wanted_shares[(result_id, party)] = {"result_id": result_id, "party": party, "share_pct": share}
     _upsert(SeatPartyShare, _existing(SeatPartyShare, ("result_id", "party")), wanted_shares, summary.shares)
     db.session.flush()
+    from d2w.seatfit.services import clear_cache
+
+    clear_cache()
     return summary

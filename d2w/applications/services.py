@@ -1,0 +1,490 @@
+"""Business verbs for applications to seats: start one, move it on with a date and a note, record
+a staff override of a poor fit, and the queries behind a candidate's list and the staff board.
+
+Services take the acting user, flush, and raise domain errors; they never commit. Every move
+writes an ApplicationEvent (the history) and an audit event. Audit summaries name statuses and
+seats, never the referendum stance or anything else a fit check was told about the candidate,
+and never the free text of notes or override reasons (those stay on the application, seen only
+by staff and the candidate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.exc import StaleDataError
+
+from d2w.applications import policy, rules
+from d2w.applications.models import CLOSED_STATUSES, STATUS_LABELS, STATUS_VALUES, Application, ApplicationEvent
+from d2w.audit import services as audit
+from d2w.auth.models import User
+from d2w.candidates.models import CandidateProfile
+from d2w.cohorts.models import HOLDS_PLACE, Enrolment
+from d2w.core.db import utcnow
+from d2w.core.errors import Conflict, DomainError, Forbidden
+from d2w.core.extensions import db
+from d2w.seatfit import services as seatfit
+from d2w.seatfit.models import SeatFitCheck
+from d2w.seats import queries as seat_queries
+from d2w.seats.models import BOUNDARY_SETS, Seat
+
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_BOUNDARY_SET = "2024"
+MAX_NOTES = 4000
+
+
+def today() -> date:
+    """Today in the UK (dates of steps are UK dates)."""
+    return datetime.now(LONDON).date()
+
+
+def _text(value: str | None, limit: int, field_name: str, label: str) -> str:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise DomainError(f"Keep the {label} under {limit:,} characters.", field=field_name)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Fit checks and seats
+
+
+def usable_check(profile_id: int, seat_id: int, now: datetime | None = None) -> SeatFitCheck | None:
+    """The newest fit check of this candidate and seat younger than SEATFIT_CHECK_VALID_DAYS.
+
+    The one place the applications domain asks whether a check is still good enough to use."""
+    return seatfit.latest_valid_check(profile_id, seat_id, now)
+
+
+def valid_days() -> int:
+    """How many days a fit check stays usable (SEATFIT_CHECK_VALID_DAYS)."""
+    return seatfit.valid_days()
+
+
+def check_cutoff(now: datetime | None = None) -> datetime:
+    """Checks run after this moment are usable (for queries that look at many applications)."""
+    return rules.check_cutoff(now or utcnow(), seatfit.valid_days())
+
+
+def find_seats(text: str | None, boundary_set: str = DEFAULT_BOUNDARY_SET, limit: int = 20) -> list[Seat]:
+    """Seats of a boundary set for the picker: the one with exactly this ONS code or name first,
+    then those whose name contains the text (the seats domain's search)."""
+    if boundary_set not in BOUNDARY_SETS:
+        return []
+    exact = seat_queries.find_seat(text or "", boundary_set)
+    found = seat_queries.seat_search(text or "", boundary_set, limit)
+    if exact is None:
+        return found
+    return [exact, *(s for s in found if s.id != exact.id)][:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Starting an application
+
+
+def open_application_for(profile_id: int, seat_id: int) -> Application | None:
+    """The candidate's open application for this seat, if any."""
+    return db.session.scalar(
+        select(Application).where(
+            Application.profile_id == profile_id,
+            Application.seat_id == seat_id,
+            Application.status.not_in(CLOSED_STATUSES),
+        )
+    )
+
+
+def _duplicate(seat: Seat) -> DomainError:
+    return DomainError(
+        f"There is already an open application for {seat.name}. Open it from the list of applications instead.",
+        field="seat",
+    )
+
+
+def create_application(
+    actor: User,
+    profile: CandidateProfile,
+    seat: Seat,
+    notes: str | None = "",
+    *,
+    on: date | None = None,
+) -> Application:
+    """Record that a candidate is considering a seat. ``on`` (default today) starts its history."""
+    if not policy.can_create_for(actor, profile):
+        raise Forbidden("Candidates start applications for themselves; staff for any candidate.")
+    notes = _text(notes, MAX_NOTES, "notes", "notes")
+    on = on or today()
+    problem = rules.date_problem(on, today(), None)
+    if problem:
+        raise DomainError(problem, field="on")
+    if open_application_for(profile.id, seat.id) is not None:
+        raise _duplicate(seat)
+    seat_name = seat.name
+    application = Application(
+        profile_id=profile.id,
+        seat_id=seat.id,
+        seat=seat,
+        status="considering",
+        notes=notes,
+        created_by_id=actor.id,
+    )
+    db.session.add(application)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"An open application for {seat_name} was recorded at the same moment. Open it from the list instead."
+        ) from None
+    db.session.add(
+        ApplicationEvent(
+            application_id=application.id, from_status=None, to_status="considering", on=on, by_id=actor.id
+        )
+    )
+    db.session.flush()
+    audit.record(actor, "application.created", application, summary=f"{seat.name} ({seat.boundary_set})")
+    return application
+
+
+# ---------------------------------------------------------------------------------------------
+# Moving it on
+
+
+def _conflict() -> Conflict:
+    return Conflict(
+        "This application changed while you had it open (somebody moved it or recorded an override). "
+        "Nothing of yours was saved: check it as it is now and try again."
+    )
+
+
+def last_step_on(application: Application) -> date | None:
+    return db.session.scalar(
+        select(func.max(ApplicationEvent.on)).where(ApplicationEvent.application_id == application.id)
+    )
+
+
+def _no_check_message(to_status: str) -> str:
+    days = seatfit.valid_days()
+    if to_status == "submitted":
+        return f"An application can only be submitted with a fit check under {days} days old. Run a fit check first."
+    return f"Run a fit check for this seat first (a check counts for {days} days)."
+
+
+def _poor_message(actor: User) -> str:
+    if policy.can_override(actor):
+        return (
+            "The latest fit check for this seat is poor. Record an override with your reason "
+            "before it can be submitted."
+        )
+    return (
+        "The latest fit check for this seat is poor, so a member of the candidates department must review it "
+        "and record an override before you can submit. Ask them, or run a fresh check if things have changed."
+    )
+
+
+def move(
+    actor: User,
+    application: Application,
+    to_status: str,
+    *,
+    on: date | None,
+    note: str | None = "",
+    version: int,
+    now: datetime | None = None,
+) -> Application:
+    """Move an application to its next status, dated ``on``, with an optional note."""
+    if not policy.can_edit_application(actor, application):
+        raise Forbidden("Only staff and the candidate move an application on.")
+    if version != application.version:
+        raise _conflict()
+    if to_status not in STATUS_VALUES:
+        raise DomainError("Choose what happened next.", field="to_status")
+    from_status = application.status
+    if not rules.can_move(from_status, to_status):
+        if rules.is_closed(from_status):
+            raise DomainError("This application is closed: it cannot move again.", field="to_status")
+        raise DomainError(
+            f"An application that is {application.status_label.lower()} cannot become "
+            f"{rules.move_label(to_status).lower()}.",
+            field="to_status",
+        )
+    note = _text(note, rules.MAX_NOTE, "note", "note")
+    problem = rules.date_problem(on, today(), last_step_on(application))
+    if problem:
+        raise DomainError(problem, field="on")
+    now = now or utcnow()
+    check = None
+    if rules.needs_check(to_status):
+        check = usable_check(application.profile_id, application.seat_id, now)
+        if check is None:
+            raise DomainError(_no_check_message(to_status), field="to_status")
+    if to_status == "submitted":
+        block = rules.submission_block(check.band, application.override_at is not None)
+        if block == "poor_without_override":
+            raise DomainError(_poor_message(actor), field="to_status")
+        checked_on = check.run_at.astimezone(LONDON).date()
+        if on < checked_on:
+            raise DomainError(
+                f"The submission date cannot be before the fit check it is submitted with "
+                f"({checked_on.strftime('%-d %B %Y')}).",
+                field="on",
+            )
+        application.submitted_on = on
+    if check is not None:
+        application.fit_check_id = check.id
+    if rules.is_closed(to_status):
+        application.decided_on = on
+    application.status = to_status
+    application.version = version + 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise _conflict() from None
+    db.session.add(
+        ApplicationEvent(
+            application_id=application.id,
+            from_status=from_status,
+            to_status=to_status,
+            on=on,
+            note=note,
+            by_id=actor.id,
+        )
+    )
+    db.session.flush()
+    summary = f"{rules.move_label(from_status)} → {rules.move_label(to_status)}"
+    if check is not None:
+        summary += f" (fit check {check.id})"
+    audit.record(actor, "application.moved", application, summary=summary)
+    return application
+
+
+def withdraw(
+    actor: User, application: Application, *, on: date | None, note: str | None = "", version: int
+) -> Application:
+    """The candidate (or staff) withdraws an open application."""
+    return move(actor, application, "withdrawn", on=on, note=note, version=version)
+
+
+# ---------------------------------------------------------------------------------------------
+# Overriding a poor fit
+
+
+def override_needed(application: Application, check: SeatFitCheck | None) -> bool:
+    """Whether a staff override is what stands between this application and submission."""
+    return (
+        application.status in rules.BEFORE_SUBMISSION
+        and application.override_at is None
+        and check is not None
+        and check.band == "poor"
+    )
+
+
+def override(
+    actor: User, application: Application, reason: str | None, *, version: int, now: datetime | None = None
+) -> Application:
+    """Staff record why a poor fit may still be submitted. Audited (without the reason's text)."""
+    if not policy.can_override(actor):
+        raise Forbidden("Only the candidates department can override a poor fit.")
+    if version != application.version:
+        raise _conflict()
+    reason = (reason or "").strip()
+    if len(reason) < rules.MIN_OVERRIDE_REASON:
+        raise DomainError(
+            f"Write why this seat is still right for the candidate (at least {rules.MIN_OVERRIDE_REASON} characters).",
+            field="reason",
+        )
+    if len(reason) > rules.MAX_OVERRIDE_REASON:
+        raise DomainError(f"Keep the reason under {rules.MAX_OVERRIDE_REASON:,} characters.", field="reason")
+    if application.override_at is not None:
+        raise DomainError("This application already has an override.")
+    if application.status not in rules.BEFORE_SUBMISSION:
+        raise DomainError("Only an application that is not yet submitted can be overridden.")
+    now = now or utcnow()
+    check = usable_check(application.profile_id, application.seat_id, now)
+    if check is None:
+        raise DomainError(f"There is no fit check under {seatfit.valid_days()} days old to override. Run one first.")
+    if check.band != "poor":
+        raise DomainError("The latest fit check is not poor: there is nothing to override.")
+    application.override_reason = reason
+    application.override_by_id = actor.id
+    application.override_at = now
+    application.version = version + 1
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise _conflict() from None
+    audit.record(actor, "application.override", application, summary=f"Poor fit overridden (fit check {check.id})")
+    return application
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: one application, a candidate's list, the board
+
+
+def history(application: Application) -> list[ApplicationEvent]:
+    """Every step, oldest first (one query)."""
+    return list(
+        db.session.scalars(
+            select(ApplicationEvent)
+            .where(ApplicationEvent.application_id == application.id)
+            .order_by(ApplicationEvent.on, ApplicationEvent.id)
+        )
+    )
+
+
+def _band_columns(cutoff: datetime):
+    """The band of the newest usable check of the application's candidate and seat, the band
+    of the check it was submitted with, and the date of its latest step (correlated subqueries)."""
+    latest = (
+        select(SeatFitCheck.band)
+        .where(
+            SeatFitCheck.profile_id == Application.profile_id,
+            SeatFitCheck.seat_id == Application.seat_id,
+            SeatFitCheck.run_at > cutoff,
+        )
+        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+        .limit(1)
+        .correlate(Application)
+        .scalar_subquery()
+        .label("band")
+    )
+    recorded = (
+        select(SeatFitCheck.band)
+        .where(SeatFitCheck.id == Application.fit_check_id)
+        .correlate(Application)
+        .scalar_subquery()
+        .label("recorded_band")
+    )
+    since = (
+        select(func.max(ApplicationEvent.on))
+        .where(ApplicationEvent.application_id == Application.id)
+        .correlate(Application)
+        .scalar_subquery()
+        .label("since")
+    )
+    return latest, recorded, since
+
+
+@dataclass
+class Row:
+    """An application as lists show it."""
+
+    application: Application
+    candidate: str
+    band: str | None  # the newest usable check's band (None: no usable check)
+    recorded_band: str | None  # the band of the check it was submitted with
+    since: date | None  # the date of its latest step
+
+    @property
+    def shown_band(self) -> str | None:
+        """The band to show: the submitted check's once submitted, else the newest usable one's."""
+        if rules.is_submitted(self.application.status) and self.recorded_band:
+            return self.recorded_band
+        return self.band
+
+    @property
+    def next_step(self) -> str:
+        return rules.next_step(self.application.status, self.band, self.application.override_at is not None)
+
+
+def _rows(result) -> list[Row]:
+    return [Row(app, name, band, recorded, since) for app, name, band, recorded, since in result]
+
+
+def list_statement(base: Select | None = None, *, now: datetime | None = None) -> Select:
+    """Applications with the candidate's name, bands and date of the latest step, with the seat
+    joined (so lists can sort and filter on it). ``base`` is a policy's ``visible_applications``."""
+    latest, recorded, since = _band_columns(check_cutoff(now))
+    stmt = base if base is not None else select(Application)
+    return (
+        stmt.add_columns(User.name.label("candidate"), latest, recorded, since)
+        .join(Seat, Seat.id == Application.seat_id)
+        .join(CandidateProfile, CandidateProfile.id == Application.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .options(contains_eager(Application.seat))
+    )
+
+
+def rows_of(items) -> list[Row]:
+    """Rows from the result tuples of ``list_statement`` (e.g. a page's items)."""
+    return _rows(items)
+
+
+@dataclass
+class BoardFilters:
+    cohort_id: int | None = None
+    region: str | None = None
+    status: str | None = None
+
+
+def filtered(stmt: Select, filters: BoardFilters) -> Select:
+    """Apply the board's filters to a statement that joins Seat."""
+    if filters.cohort_id is not None:
+        stmt = stmt.where(
+            Application.profile_id.in_(
+                select(Enrolment.profile_id).where(
+                    Enrolment.cohort_id == filters.cohort_id, Enrolment.status.in_(HOLDS_PLACE)
+                )
+            )
+        )
+    if filters.region:
+        stmt = stmt.where(Seat.region == filters.region)
+    if filters.status:
+        stmt = stmt.where(Application.status == filters.status)
+    return stmt
+
+
+def status_counts(actor: User, filters: BoardFilters) -> dict[str, int]:
+    """How many applications (that the actor may see) have each status, filtered (one query)."""
+    stmt = filtered(
+        policy.visible_applications(actor)
+        .with_only_columns(Application.status, func.count(Application.id))
+        .join(Seat, Seat.id == Application.seat_id),
+        BoardFilters(filters.cohort_id, filters.region, None),
+    ).group_by(Application.status)
+    counts = dict.fromkeys(STATUS_VALUES, 0)
+    for status, n in db.session.execute(stmt).all():
+        counts[status] = int(n)
+    return counts
+
+
+@dataclass
+class Column:
+    status: str
+    label: str
+    count: int
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.rows)
+
+
+def board(actor: User, filters: BoardFilters, per_column: int, counts: Mapping[str, int]) -> list[Column]:
+    """The board: a column per status with its count and up to ``per_column`` applications, the
+    most recently changed first (one query whatever the number of applications)."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Application.status, order_by=(Application.updated_at.desc(), Application.id.desc()))
+        .label("rank")
+    )
+    ranked = filtered(
+        policy.visible_applications(actor)
+        .with_only_columns(Application.id, rank)
+        .join(Seat, Seat.id == Application.seat_id),
+        filters,
+    ).subquery()
+    stmt = (
+        list_statement()
+        .join(ranked, ranked.c.id == Application.id)
+        .where(ranked.c.rank <= per_column)
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+    )
+    by_status: dict[str, list[Row]] = {s: [] for s in STATUS_VALUES}
+    for row in _rows(db.session.execute(stmt).all()):
+        by_status[row.application.status].append(row)
+    return [Column(s, STATUS_LABELS[s], counts.get(s, 0), by_status[s]) for s in STATUS_VALUES]

@@ -1,0 +1,472 @@
+"""The seat-fit engine: plain functions, no Flask, no database.
+
+A check is advice to a person, who decides. Each factor gives a score from 0 to 100 (or none, when
+it cannot be judged or is context only), one sentence a person can read aloud, the figures behind
+it and whether it warns. The band (good, caution, poor) follows from the scored factors and the
+warnings; the rules are in ``band_for``.
+
+The candidate's own ethnicity is never an input: ``CandidateFacts`` has no field for it, and a
+test shows that changing a candidate's recorded ethnic group changes no check. A seat's BME and
+young-adult shares are context, shown beside the national median and never scored.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+# -- Inputs ----------------------------------------------------------------------------------
+
+STANCES = ("leave", "remain", "did_not_vote", "prefer_not_to_say", "unknown")
+STANCE_LABELS = {
+    "leave": "Leave",
+    "remain": "Remain",
+    "did_not_vote": "did not vote",
+    "prefer_not_to_say": "prefer not to say",
+    "unknown": "not given",
+}
+
+PARTY_NAMES = {
+    "con": "Conservative",
+    "lab": "Labour",
+    "ld": "Liberal Democrat",
+    "snp": "SNP",
+    "pc": "Plaid Cymru",
+    "green": "Green",
+    "ukip": "UKIP",
+    "brexit": "Brexit Party",
+    "reform": "Reform UK",
+    "dup": "DUP",
+    "sf": "Sinn Féin",
+    "sdlp": "SDLP",
+    "uup": "UUP",
+    "alliance": "Alliance",
+    "tuv": "TUV",
+    "speaker": "the Speaker",
+    "ind": "an independent",
+    "other": "another party",
+}
+
+LEAVE_BASIS_WORDS = {
+    "estimate": "modelled estimate",
+    "adjusted_no_known": "modelled estimate",
+    "estimate_known_unused": "modelled estimate",
+    "known_bbc_rosenbaum": "known ward-level figure",
+    "known_council": "known council figure",
+    "counted_by_constituency_ni": "counted result",
+}
+
+ELECTION_NAMES = {"2015": "2015", "2017": "2017", "2019": "2019", "2019n": "2019 (notional)", "2024": "2024"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The settings a check uses; ``from_config`` reads them from the app's configuration."""
+
+    party: str = "lab"
+    leave_voter_min_leave_pct: float = 40.0
+    remain_voter_max_leave_pct: float = 60.0
+    safe_majority_pct: float = 10.0
+    target_max_swing_pct: float = 10.0
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> Thresholds:
+        return cls(
+            party=str(config.get("SEATFIT_PARTY", cls.party)),
+            leave_voter_min_leave_pct=float(
+                config.get("SEATFIT_LEAVE_VOTER_MIN_LEAVE_PCT", cls.leave_voter_min_leave_pct)
+            ),
+            remain_voter_max_leave_pct=float(
+                config.get("SEATFIT_REMAIN_VOTER_MAX_LEAVE_PCT", cls.remain_voter_max_leave_pct)
+            ),
+            safe_majority_pct=float(config.get("SEATFIT_SAFE_MAJORITY_PCT", cls.safe_majority_pct)),
+            target_max_swing_pct=float(config.get("SEATFIT_TARGET_MAX_SWING_PCT", cls.target_max_swing_pct)),
+        )
+
+    def describe(self) -> str:
+        return (
+            f"party={self.party}; leave_voter_min_leave_pct={self.leave_voter_min_leave_pct:g}; "
+            f"remain_voter_max_leave_pct={self.remain_voter_max_leave_pct:g}; "
+            f"safe_majority_pct={self.safe_majority_pct:g}; target_max_swing_pct={self.target_max_swing_pct:g}"
+        )
+
+
+@dataclass(frozen=True)
+class ResultFacts:
+    election: str
+    winner: str
+    second: str
+    majority_pct: float
+    shares: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SeatFacts:
+    code: str
+    name: str
+    boundary_set: str
+    country: str
+    region: str
+    county: str | None = None
+    leave_pct: float | None = None
+    leave_basis: str | None = None
+    bme_pct: float | None = None
+    young_adult_pct: float | None = None
+    young_adult_band: str = "18–29"
+    age_65plus_pct: float | None = None
+    latest: ResultFacts | None = None
+    seat_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TieFacts:
+    """A verified engagement milestone with a place: the seat, borough or region it was in."""
+
+    type_name: str
+    region: str | None = None
+    borough: str | None = None
+    seat_code: str | None = None
+    # The name of the seat ``seat_code`` names (either boundary set), so that a tie to a seat
+    # also counts for the same-named seat on the other boundaries.
+    seat_name: str | None = None
+    community: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """Everything about a candidate that a check may use. There is no ethnicity here, on purpose."""
+
+    stance: str = "unknown"
+    home_region: str | None = None
+    home_borough: str | None = None
+    ties: tuple[TieFacts, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.stance not in STANCES:
+            raise ValueError(f"unknown stance {self.stance!r}")
+
+
+@dataclass(frozen=True)
+class Medians:
+    bme_pct: float | None = None
+    young_adult_pct: float | None = None
+    leave_pct: float | None = None
+
+
+# -- Outputs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Factor:
+    name: str  # referendum | winnability | local_ties | context
+    label: str
+    score: float | None
+    reason: str
+    figures: tuple[tuple[str, str], ...] = ()
+    warning: bool = False
+    # A strong warning makes the band poor on its own (referendum misalignment).
+    strong: bool = False
+
+
+@dataclass(frozen=True)
+class FitResult:
+    band: str
+    score: float
+    factors: tuple[Factor, ...]
+    warnings: tuple[str, ...]
+
+    def factor(self, name: str) -> Factor:
+        return next(f for f in self.factors if f.name == name)
+
+
+BANDS = ("good", "caution", "poor")
+BAND_LABELS = {"good": "Good fit", "caution": "Caution", "poor": "Poor fit"}
+# How much each scored factor counts towards the overall score.
+WEIGHTS = {"referendum": 0.45, "local_ties": 0.30, "winnability": 0.25}
+GOOD_FROM = 60.0
+CAUTION_FROM = 35.0
+
+
+def pct(value: float | None) -> str:
+    return "no figure" if value is None else f"{value:.1f}%"
+
+
+def party_name(code: str) -> str:
+    return PARTY_NAMES.get(code, code)
+
+
+# -- Factors ---------------------------------------------------------------------------------
+
+
+def referendum_factor(candidate: CandidateFacts, seat: SeatFacts, t: Thresholds) -> Factor:
+    """The candidate's 2016 vote against the seat's Leave share."""
+    label = "Referendum alignment"
+    basis = LEAVE_BASIS_WORDS.get(seat.leave_basis or "", "modelled estimate")
+    figures = [("Seat's Leave share", f"{pct(seat.leave_pct)} ({basis})" if seat.leave_pct is not None else "none")]
+    figures.append(("Your referendum vote", STANCE_LABELS[candidate.stance]))
+    if seat.leave_pct is None:
+        return Factor(
+            "referendum",
+            label,
+            None,
+            f"There is no Leave figure for {seat.name}, so alignment is not scored.",
+            tuple(figures),
+        )
+    leave = seat.leave_pct
+    figures.append(
+        (
+            "Warning lines",
+            f"Leave voter under {t.leave_voter_min_leave_pct:g}% Leave; "
+            f"Remain voter over {t.remain_voter_max_leave_pct:g}% Leave",
+        )
+    )
+    if candidate.stance == "leave":
+        if leave < t.leave_voter_min_leave_pct:
+            reason = (
+                f"You voted Leave and {seat.name} voted {pct(leave)} Leave ({basis}), under the "
+                f"{t.leave_voter_min_leave_pct:g}% line: a strongly Remain seat may see you as out of step."
+            )
+            return Factor("referendum", label, 0.0, reason, tuple(figures), warning=True, strong=True)
+        score = 100.0 if leave >= 50 else 60.0
+        side = "a Leave-majority" if leave >= 50 else "a narrowly Remain"
+        reason = (
+            f"You voted Leave and {seat.name} voted {pct(leave)} Leave ({basis}): {side} seat, aligned with your vote."
+        )
+        return Factor("referendum", label, score, reason, tuple(figures))
+    if candidate.stance == "remain":
+        if leave > t.remain_voter_max_leave_pct:
+            reason = (
+                f"You voted Remain and {seat.name} voted {pct(leave)} Leave ({basis}), over the "
+                f"{t.remain_voter_max_leave_pct:g}% line: a strongly Leave seat may see you as out of step."
+            )
+            return Factor("referendum", label, 0.0, reason, tuple(figures), warning=True, strong=True)
+        score = 100.0 if leave <= 50 else 60.0
+        side = "a Remain-majority" if leave <= 50 else "a narrowly Leave"
+        reason = (
+            f"You voted Remain and {seat.name} voted {pct(leave)} Leave ({basis}): {side} seat, aligned with your vote."
+        )
+        return Factor("referendum", label, score, reason, tuple(figures))
+    reason = (
+        f"No Leave or Remain vote to compare (you {STANCE_LABELS[candidate.stance]}), so alignment is not scored; "
+        f"{seat.name} voted {pct(leave)} Leave ({basis})."
+    )
+    return Factor("referendum", label, None, reason, tuple(figures))
+
+
+def winnability_factor(seat: SeatFacts, t: Thresholds) -> Factor:
+    """Held (safe or marginal), target (second, swing needed) or long shot, from the latest result."""
+    label = "Winnability"
+    party = party_name(t.party)
+    result = seat.latest
+    if result is None:
+        return Factor("winnability", label, None, f"There is no result for {seat.name} on these boundaries.")
+    election = ELECTION_NAMES.get(result.election, result.election)
+    share = result.shares.get(t.party)
+    winner_share = result.shares.get(result.winner)
+    figures = [
+        ("Election", election),
+        (
+            "Winner",
+            f"{party_name(result.winner)} ({pct(winner_share)})"
+            if winner_share is not None
+            else party_name(result.winner),
+        ),
+        ("Second", party_name(result.second)),
+        ("Majority", pct(result.majority_pct)),
+        (f"{party} share", pct(share)),
+    ]
+    if result.winner == t.party:
+        if result.majority_pct >= t.safe_majority_pct:
+            reason = f"{party} holds {seat.name} with a {pct(result.majority_pct)} majority ({election}): a safe seat."
+            return Factor("winnability", label, 100.0, reason, tuple(figures))
+        reason = (
+            f"{party} holds {seat.name} with a {pct(result.majority_pct)} majority ({election}), under "
+            f"{t.safe_majority_pct:g}%: a marginal seat to defend."
+        )
+        return Factor("winnability", label, 75.0, reason, tuple(figures))
+    swing = result.majority_pct / 2
+    figures.append(("Swing needed", pct(swing)))
+    if result.second == t.party:
+        if swing <= t.target_max_swing_pct:
+            score = round(70.0 - 40.0 * swing / max(t.target_max_swing_pct, 0.1), 1)
+            reason = (
+                f"{party} came second to {party_name(result.winner)} in {seat.name} ({election}) and needs a "
+                f"{pct(swing)} swing: a target seat."
+            )
+            return Factor("winnability", label, score, reason, tuple(figures))
+        reason = (
+            f"{party} came second to {party_name(result.winner)} in {seat.name} ({election}) but needs a "
+            f"{pct(swing)} swing, over {t.target_max_swing_pct:g}%: a long shot."
+        )
+        return Factor("winnability", label, 20.0, reason, tuple(figures))
+    if not share:
+        reason = f"{party} did not stand in {seat.name} ({election}): no base to build on."
+        return Factor("winnability", label, 0.0, reason, tuple(figures), warning=True)
+    reason = (
+        f"{party} was neither first nor second in {seat.name} ({election}), with {pct(share)} of the vote: a long shot."
+    )
+    return Factor("winnability", label, 10.0, reason, tuple(figures))
+
+
+def _same_place(a: str | None, b: str | None) -> bool:
+    return bool(a and b and a.strip().casefold() == b.strip().casefold())
+
+
+def _names_place(seat: SeatFacts, place: str | None) -> bool:
+    """Whether a borough or town name appears, as whole words, in the seat's name or county."""
+    if not place or not place.strip():
+        return False
+    pattern = _word(place)
+    return bool(pattern.search(seat.name.casefold()) or (seat.county and pattern.search(seat.county.casefold())))
+
+
+@lru_cache(maxsize=1024)
+def _word(text: str) -> re.Pattern:
+    return re.compile(r"\b" + re.escape(text.strip().casefold()) + r"\b")
+
+
+def _tie_in_seat(tie: TieFacts, seat: SeatFacts) -> bool:
+    return tie.seat_code == seat.code or _same_place(tie.seat_name, seat.name) or _names_place(seat, tie.borough)
+
+
+def local_ties_factor(candidate: CandidateFacts, seat: SeatFacts) -> Factor:
+    """Home region or borough, verified milestones in the seat or its region, and languages that
+    match communities the candidate has worked with there."""
+    label = "Local ties"
+    in_seat = [tie for tie in candidate.ties if _tie_in_seat(tie, seat)]
+    in_region = [tie for tie in candidate.ties if tie not in in_seat and _same_place(tie.region, seat.region)]
+    home_borough = _names_place(seat, candidate.home_borough)
+    home_region = _same_place(candidate.home_region, seat.region)
+    nearby = in_seat + in_region
+    languages = sorted(
+        {
+            lang
+            for lang in candidate.languages
+            for tie in nearby
+            if tie.community and _word(lang).search(tie.community.casefold())
+        }
+    )
+    score = 0.0
+    parts = []
+    if in_seat:
+        score += 60.0 if len(in_seat) >= 3 else 45.0
+        parts.append(f"{len(in_seat)} verified milestone{'s' if len(in_seat) != 1 else ''} in the seat")
+    if home_borough:
+        score += 30.0
+        parts.append(f"your home borough ({candidate.home_borough}) is in it")
+    if home_region:
+        score += 20.0
+        parts.append(f"you live in the region ({seat.region})")
+    if in_region:
+        score += min(20.0, 10.0 * len(in_region))
+        parts.append(
+            f"{len(in_region)} verified milestone{'s' if len(in_region) != 1 else ''} elsewhere in {seat.region}"
+        )
+    if languages:
+        score += 10.0
+        parts.append(f"you speak {', '.join(languages)}, used by communities you have worked with here")
+    score = min(score, 100.0)
+    figures = (
+        ("Home region", candidate.home_region or "not given"),
+        ("Home borough", candidate.home_borough or "not given"),
+        ("Verified milestones in the seat", str(len(in_seat))),
+        (f"Verified milestones elsewhere in {seat.region}", str(len(in_region))),
+        ("Languages you speak", ", ".join(candidate.languages) or "none listed"),
+    )
+    if not parts:
+        reason = (
+            f"No local ties to {seat.name} on record: you do not live in {seat.region} and have no verified "
+            "milestones there."
+        )
+        return Factor("local_ties", label, 0.0, reason, figures, warning=True)
+    reason = f"Ties to {seat.name}: " + "; ".join(parts) + "."
+    return Factor("local_ties", label, score, reason, figures)
+
+
+def context_factor(seat: SeatFacts, medians: Medians) -> Factor:
+    """BME and young-adult shares beside the national median: shown, never scored."""
+    figures = (
+        ("Minority ethnic (BME) share", f"{pct(seat.bme_pct)} (national median {pct(medians.bme_pct)})"),
+        (
+            f"Aged {seat.young_adult_band}",
+            f"{pct(seat.young_adult_pct)} (national median {pct(medians.young_adult_pct)})",
+        ),
+        ("Aged 65 and over", pct(seat.age_65plus_pct)),
+    )
+    if seat.bme_pct is None:
+        reason = f"Context only, not scored: there are no census figures for {seat.name}."
+    else:
+        reason = (
+            f"Context only, not scored: {pct(seat.bme_pct)} of residents are from minority ethnic groups "
+            f"(national median {pct(medians.bme_pct)}) and {pct(seat.young_adult_pct)} are aged {seat.young_adult_band} "
+            f"(median {pct(medians.young_adult_pct)})."
+        )
+    return Factor("context", "Context (not scored)", None, reason, figures)
+
+
+# -- The check -------------------------------------------------------------------------------
+
+
+def band_for(factors: Iterable[Factor]) -> tuple[str, float]:
+    """The band and overall score. A strong warning (referendum misalignment) makes the fit
+    poor whatever else; any other warning caps it at caution; otherwise the weighted mean of the
+    scored factors decides: good from 60, caution from 35, else poor."""
+    factors = list(factors)
+    scored = [(f, WEIGHTS[f.name]) for f in factors if f.score is not None and f.name in WEIGHTS]
+    total_weight = sum(w for _, w in scored)
+    score = round(sum(f.score * w for f, w in scored) / total_weight, 1) if total_weight else 0.0
+    if any(f.strong for f in factors):
+        return "poor", score
+    if score >= GOOD_FROM:
+        band = "good"
+    elif score >= CAUTION_FROM:
+        band = "caution"
+    else:
+        band = "poor"
+    if band == "good" and any(f.warning for f in factors):
+        band = "caution"
+    return band, score
+
+
+def check(candidate: CandidateFacts, seat: SeatFacts, thresholds: Thresholds, medians: Medians) -> FitResult:
+    """The full check of one candidate against one seat."""
+    factors = (
+        referendum_factor(candidate, seat, thresholds),
+        winnability_factor(seat, thresholds),
+        local_ties_factor(candidate, seat),
+        context_factor(seat, medians),
+    )
+    band, score = band_for(factors)
+    warnings = tuple(f.reason for f in factors if f.warning)
+    return FitResult(band=band, score=score, factors=factors, warnings=warnings)
+
+
+BAND_ORDER = {band: i for i, band in enumerate(BANDS)}
+
+
+def rank(
+    candidate: CandidateFacts, seats: Iterable[SeatFacts], thresholds: Thresholds, medians: Medians
+) -> list[tuple[SeatFacts, FitResult]]:
+    """Every seat checked, best first: by band, then score, then name."""
+    results = [(seat, check(candidate, seat, thresholds, medians)) for seat in seats]
+    results.sort(key=lambda pair: (BAND_ORDER[pair[1].band], -pair[1].score, pair[0].name))
+    return results
+
+
+def national_medians(seats: Iterable[SeatFacts]) -> Medians:
+    """Medians over the seats that have the figure (NI seats have no census figures)."""
+    seats = list(seats)
+
+    def med(values):
+        values = [v for v in values if v is not None]
+        return round(statistics.median(values), 1) if values else None
+
+    return Medians(
+        bme_pct=med(s.bme_pct for s in seats),
+        young_adult_pct=med(s.young_adult_pct for s in seats),
+        leave_pct=med(s.leave_pct for s in seats),
+    )

@@ -1,0 +1,271 @@
+"""Seat-fit verbs: gather the facts, run the engine, save a check with its inputs, rank seats.
+
+Services take the acting user, flush and never commit. The seat figures of a boundary set are
+read once and kept for SEATFIT_FACTS_CACHE_SECONDS (0 turns the cache off): seat data changes only
+when ``flask d2w seats import`` runs, which clears it in its own process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from d2w.audit import services as audit
+from d2w.auth.models import User
+from d2w.candidates.models import CandidateProfile, SensitiveAnswer
+from d2w.core.db import utcnow
+from d2w.core.errors import DomainError, NotFound
+from d2w.core.extensions import db
+from d2w.engagement.services import verified_ties
+from d2w.seatfit import engine, policy
+from d2w.seatfit.models import SeatFitCheck, SeatFitFactor
+from d2w.seats.models import Seat, SeatPartyShare, SeatResult
+
+# The latest election on each boundary set: winnability is judged on it.
+LATEST_ELECTION = {"2010": "2019", "2024": "2024"}
+
+_cache: dict[tuple[str, str], tuple[float, list[engine.SeatFacts], engine.Medians]] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def thresholds() -> engine.Thresholds:
+    return engine.Thresholds.from_config(current_app.config)
+
+
+def _load_facts(boundary_set: str, seat_ids: list[int] | None = None) -> list[engine.SeatFacts]:
+    """Seat figures with the latest result and its party shares, in two queries."""
+    election = LATEST_ELECTION[boundary_set]
+    stmt = (
+        select(Seat, SeatResult)
+        .outerjoin(SeatResult, (SeatResult.seat_id == Seat.id) & (SeatResult.election == election))
+        .where(Seat.boundary_set == boundary_set)
+        .order_by(Seat.name)
+    )
+    if seat_ids is not None:
+        stmt = stmt.where(Seat.id.in_(seat_ids))
+    rows = db.session.execute(stmt).all()
+    result_ids = [result.id for _, result in rows if result is not None]
+    shares: dict[int, dict[str, float]] = {}
+    if result_ids:
+        share_rows = db.session.execute(
+            select(SeatPartyShare.result_id, SeatPartyShare.party, SeatPartyShare.share_pct).where(
+                SeatPartyShare.result_id.in_(result_ids)
+            )
+        ).all()
+        for result_id, party, share in share_rows:
+            shares.setdefault(result_id, {})[party] = share
+    facts = []
+    for seat, result in rows:
+        latest = None
+        if result is not None:
+            latest = engine.ResultFacts(
+                election=result.election,
+                winner=result.winner,
+                second=result.second,
+                majority_pct=result.majority_pct,
+                shares=shares.get(result.id, {}),
+            )
+        facts.append(
+            engine.SeatFacts(
+                code=seat.ons_code,
+                name=seat.name,
+                boundary_set=seat.boundary_set,
+                country=seat.country,
+                region=seat.region,
+                county=seat.county,
+                leave_pct=seat.leave_pct,
+                leave_basis=seat.leave_basis,
+                bme_pct=seat.bme_pct,
+                young_adult_pct=seat.young_adult_pct,
+                young_adult_band=seat.young_adult_band,
+                age_65plus_pct=seat.age_65plus_pct,
+                latest=latest,
+                seat_id=seat.id,
+            )
+        )
+    return facts
+
+
+def seat_facts(boundary_set: str) -> tuple[list[engine.SeatFacts], engine.Medians]:
+    """Every seat of a boundary set as engine facts, and the national medians over them."""
+    if boundary_set not in LATEST_ELECTION:
+        raise DomainError("Choose the 2010 or 2024 boundaries.", field="boundary_set")
+    ttl = float(current_app.config.get("SEATFIT_FACTS_CACHE_SECONDS", 0))
+    key = (str(db.engine.url), boundary_set)
+    now = time.monotonic()
+    if ttl > 0:
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit and now - hit[0] < ttl:
+            return hit[1], hit[2]
+    facts = _load_facts(boundary_set)
+    medians = engine.national_medians(facts)
+    if ttl > 0:
+        with _cache_lock:
+            _cache[key] = (now, facts, medians)
+    return facts, medians
+
+
+def facts_for_seat(seat: Seat) -> tuple[engine.SeatFacts, engine.Medians]:
+    facts, medians = seat_facts(seat.boundary_set)
+    for fact in facts:
+        if fact.seat_id == seat.id:
+            return fact, medians
+    raise NotFound()
+
+
+def declared_stance(profile: CandidateProfile) -> str:
+    """The candidate's self-declared 2016 vote (saved with consent), or "unknown"."""
+    value = db.session.scalar(
+        select(SensitiveAnswer.value).where(
+            SensitiveAnswer.profile_id == profile.id, SensitiveAnswer.field == "eu_ref_vote"
+        )
+    )
+    return value if value in engine.STANCES else "unknown"
+
+
+def candidate_facts(profile: CandidateProfile, stance: str | None = None) -> engine.CandidateFacts:
+    """What the engine may know of a candidate. Never their ethnic group."""
+    ties = verified_ties(profile.id)
+    codes = {tie.seat_code for tie in ties if tie.seat_code}
+    names = {}
+    if codes:
+        names = dict(
+            db.session.execute(select(Seat.ons_code, Seat.name).where(Seat.ons_code.in_(codes))).tuples().all()
+        )
+    return engine.CandidateFacts(
+        stance=stance if stance is not None else declared_stance(profile),
+        home_region=profile.home_region,
+        home_borough=profile.home_borough,
+        ties=tuple(
+            engine.TieFacts(
+                type_name=tie.type_name,
+                region=tie.region,
+                borough=tie.borough,
+                seat_code=tie.seat_code,
+                seat_name=names.get(tie.seat_code),
+                community=tie.community,
+            )
+            for tie in ties
+        ),
+        languages=tuple(profile.language_list),
+    )
+
+
+def _check_stance(stance: str | None) -> str | None:
+    if stance in (None, ""):
+        return None
+    if stance not in engine.STANCES:
+        raise DomainError("Choose Leave, Remain, did not vote or prefer not to say.", field="stance")
+    return stance
+
+
+def run_check(actor: User, profile: CandidateProfile, seat: Seat, stance: str | None = None) -> SeatFitCheck:
+    """Run a check for a candidate and a seat and save it with the inputs it used.
+
+    ``stance`` is the referendum vote to use; None uses the candidate's declared answer."""
+    if not policy.can_run_check(actor, profile):
+        raise NotFound()
+    stance = _check_stance(stance)
+    candidate = candidate_facts(profile, stance)
+    seat_fact, medians = facts_for_seat(seat)
+    t = thresholds()
+    result = engine.check(candidate, seat_fact, t, medians)
+    saved = SeatFitCheck(
+        profile_id=profile.id,
+        seat_id=seat.id,
+        run_by_id=actor.id,
+        run_at=utcnow(),
+        stance=candidate.stance,
+        home_region=candidate.home_region,
+        home_borough=candidate.home_borough,
+        party=t.party,
+        ties_count=len(candidate.ties),
+        thresholds=t.describe(),
+        band=result.band,
+        score=result.score,
+        warnings="\n".join(result.warnings),
+    )
+    saved.factors = [
+        SeatFitFactor(
+            position=i,
+            name=factor.name,
+            score=factor.score,
+            reason=factor.reason,
+            figures="\n".join(f"{label}: {value}" for label, value in factor.figures),
+            warning=factor.warning,
+        )
+        for i, factor in enumerate(result.factors)
+    ]
+    db.session.add(saved)
+    db.session.flush()
+    # The audit names the seat and the band, never the stance (a political opinion).
+    audit.record(actor, "seatfit.checked", profile, summary=f"{seat.name} ({seat.boundary_set}): {result.band}")
+    return saved
+
+
+def valid_days() -> int:
+    return int(current_app.config.get("SEATFIT_CHECK_VALID_DAYS", 90))
+
+
+def latest_valid_check(profile_id: int, seat_id: int, now: datetime | None = None) -> SeatFitCheck | None:
+    """The newest check of this candidate and seat younger than SEATFIT_CHECK_VALID_DAYS."""
+    now = now or utcnow()
+    return db.session.scalar(
+        select(SeatFitCheck)
+        .where(
+            SeatFitCheck.profile_id == profile_id,
+            SeatFitCheck.seat_id == seat_id,
+            SeatFitCheck.run_at > now - timedelta(days=valid_days()),
+        )
+        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+        .limit(1)
+    )
+
+
+def is_current(check: SeatFitCheck, now: datetime | None = None) -> bool:
+    return check.run_at > (now or utcnow()) - timedelta(days=valid_days())
+
+
+def rank_seats(
+    actor: User, profile: CandidateProfile, boundary_set: str, stance: str | None = None, seat_ids=None
+) -> list[tuple[engine.SeatFacts, engine.FitResult]]:
+    """Every seat of a boundary set checked for one candidate, best first (nothing saved).
+
+    ``seat_ids``, when given, keeps only those seats (the browser's filters)."""
+    if not policy.can_rank(actor, profile):
+        raise NotFound()
+    facts, medians = seat_facts(boundary_set)
+    if seat_ids is not None:
+        wanted = set(seat_ids)
+        facts = [f for f in facts if f.seat_id in wanted]
+    candidate = candidate_facts(profile, _check_stance(stance))
+    return engine.rank(candidate, facts, thresholds(), medians)
+
+
+def compare(
+    actor: User, profile: CandidateProfile, seats: list[Seat], stance: str | None = None
+) -> list[tuple[engine.SeatFacts, engine.FitResult]]:
+    """Up to three seats side by side for one candidate (nothing saved)."""
+    if not policy.can_run_check(actor, profile):
+        raise NotFound()
+    if not 1 <= len(seats) <= 3:
+        raise DomainError("Choose one, two or three seats to compare.", field="seat")
+    candidate = candidate_facts(profile, _check_stance(stance))
+    t = thresholds()
+    by_set = {bs: seat_facts(bs) for bs in {seat.boundary_set for seat in seats}}
+    out = []
+    for seat in seats:
+        facts, medians = by_set[seat.boundary_set]
+        fact = next(f for f in facts if f.seat_id == seat.id)
+        out.append((fact, engine.check(candidate, fact, t, medians)))
+    return out

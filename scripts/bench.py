@@ -1,0 +1,976 @@
+#!/usr/bin/env python3
+"""The d2w benchmark (``make bench``; issue #8).
+
+1. Builds a fresh database: SQLite under instance/bench/, or the PostgreSQL database named by
+   ``--database-url`` / ``D2W_BENCH_DATABASE_URL`` (its ``public`` schema is dropped and made
+   again); migrates it, imports the real seats and generates the synthetic programme
+   (``flask d2w bench generate``: 40 cohorts, 5,000 candidates, ...).
+2. In process (Flask's test client): counts the SQL queries of every page, and times ranking all
+   650 seats for one candidate, exporting the candidates as CSV, and rendering a 30-candidate
+   cohort report and a portfolio.
+3. Serves ``d2w.bench.wsgi:create_bench_app()`` with gunicorn (2 sync workers, production
+   settings) on a free loopback port, signs in as admin, staff, a mentor and a candidate, and
+   drives each page with wrk: requests per second and p50/p95/p99 latency, beside two baselines
+   measured the same way (a constant answer, and one indexed query rendered by a one-line
+   template). Samples the workers' peak memory (VmHWM).
+4. Prints a table and writes the figures to instance/bench/results-<sqlite|postgresql>.json.
+
+Pages whose views do not exist yet are skipped with a note; nothing here changes the app.
+Run with the project's virtualenv: ``.venv/bin/python scripts/bench.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+BENCH_DIR = ROOT / "instance" / "bench"
+SEAT_DATA = ROOT.parent / "shared" / "data" / "seats"
+JSON_VERSION = 1
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # config.py lives at the root
+
+# Targets of issue #8, section 3.
+TARGET_P95_MS = 100.0
+TARGET_RATIO = 0.40  # of the one-query baseline's throughput, for list and detail pages
+TARGET_RANK_MS = 20.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page to drive: the first of ``endpoints`` that exists is used (other helpers may still be
+    building some views). Path arguments come from the generated subjects of the page's role."""
+
+    key: str
+    role: str  # admin | staff | mentor | candidate
+    endpoints: tuple[str, ...]
+    kind: str = "other"  # list | detail | home | other (the throughput target is for list and detail)
+    query: tuple[tuple[str, str], ...] = ()
+
+
+PAGES: tuple[Page, ...] = (
+    # staff
+    Page("staff: home", "staff", ("main.home",), "home"),
+    Page("staff: dashboard", "staff", ("dashboard.index", "dashboard.home", "dashboard.overview"), "other"),
+    Page("staff: candidate list", "staff", ("candidates.index",), "list"),
+    Page("staff: candidate list, page 100", "staff", ("candidates.index",), "list", (("page", "100"),)),
+    Page("staff: candidate list, at risk", "staff", ("candidates.index",), "list", (("at_risk", "y"),)),
+    Page("staff: candidate detail", "staff", ("candidates.detail",), "detail"),
+    Page("staff: cohort list", "staff", ("cohorts.index",), "list"),
+    Page("staff: cohort detail", "staff", ("cohorts.detail",), "detail"),
+    Page("staff: sessions list", "staff", ("programme.index",), "list"),
+    Page("staff: session detail", "staff", ("programme.detail",), "detail"),
+    Page("staff: register", "staff", ("programme.register",), "detail"),
+    Page("staff: milestones review", "staff", ("engagement.review",), "list"),
+    Page("staff: milestone detail", "staff", ("engagement.detail",), "detail"),
+    Page("staff: engagement progress", "staff", ("engagement.progress",), "list"),
+    Page("staff: cohort engagement", "staff", ("engagement.cohort_progress",), "detail"),
+    Page("staff: mentoring health", "staff", ("mentoring.health",), "list"),
+    Page("staff: mentors list", "staff", ("mentoring.mentors",), "list"),
+    Page("staff: mentor suggestions", "staff", ("mentoring.match",), "detail"),
+    Page("staff: assignment", "staff", ("mentoring.assignment",), "detail"),
+    Page("staff: seats browser", "staff", ("seats.index", "seats.browse", "seats.browser", "seats.list"), "list"),
+    Page("staff: seat page", "staff", ("seats.detail", "seats.seat", "seats.show", "seats.profile"), "detail"),
+    Page("staff: seat analysis", "staff", ("seats.analysis", "seats.bme_analysis", "seats.analyse"), "other"),
+    Page(
+        "staff: seat-fit rank",
+        "staff",
+        ("seatfit.rank", "seatfit.ranking", "seatfit.rank_seats", "seatfit.candidate_rank"),
+        "other",
+    ),
+    Page(
+        "staff: seat-fit check", "staff", ("seatfit.detail", "seatfit.check", "seatfit.show", "seatfit.view"), "detail"
+    ),
+    Page("staff: applications board", "staff", ("applications.board", "applications.index"), "list"),
+    Page("staff: application detail", "staff", ("applications.detail", "applications.show"), "detail"),
+    Page("staff: reports", "staff", ("reports.index", "reports.list"), "list"),
+    Page("staff: exports", "staff", ("exports.index",), "other"),
+    Page("staff: users list", "staff", ("users.index",), "list"),
+    Page("staff: user detail", "staff", ("users.detail",), "detail"),
+    # admin
+    Page("admin: home", "admin", ("main.home",), "home"),
+    Page("admin: audit log", "admin", ("audit.index",), "list"),
+    # mentor
+    Page("mentor: home", "mentor", ("main.home",), "home"),
+    Page("mentor: mentees", "mentor", ("mentoring.home",), "list"),
+    Page("mentor: assignment", "mentor", ("mentoring.assignment",), "detail"),
+    Page("mentor: mentee profile", "mentor", ("candidates.detail",), "detail"),
+    Page("mentor: milestones review", "mentor", ("engagement.review",), "list"),
+    # candidate
+    Page("candidate: home", "candidate", ("main.home",), "home"),
+    Page("candidate: own profile", "candidate", ("candidates.detail",), "detail"),
+    Page("candidate: own schedule", "candidate", ("programme.mine",), "list"),
+    Page("candidate: session", "candidate", ("programme.detail",), "detail"),
+    Page("candidate: own milestones", "candidate", ("engagement.mine",), "list"),
+    Page("candidate: own mentoring", "candidate", ("mentoring.mine",), "detail"),
+    Page("candidate: own applications", "candidate", ("applications.mine", "applications.own"), "list"),
+    Page("candidate: own seat-fit checks", "candidate", ("seatfit.mine", "seatfit.index", "seatfit.checks"), "list"),
+    Page("candidate: seats browser", "candidate", ("seats.index", "seats.browse", "seats.browser"), "list"),
+    Page("candidate: account", "candidate", ("account.overview",), "other"),
+)
+
+BASELINES = (("baseline: constant", "/bench/constant"), ("baseline: one query", "/bench/one-query"))
+
+
+@dataclass
+class Resolved:
+    page: Page
+    endpoint: str | None = None
+    values: dict = field(default_factory=dict)
+    path: str | None = None
+    note: str = ""
+
+
+def resolve_pages(
+    pages: Iterable[Page], endpoint_args: dict[str, set[str]], subjects: dict[str, dict]
+) -> list[Resolved]:
+    """Pick each page's endpoint and path arguments. ``endpoint_args`` maps the app's GET
+    endpoints to their argument names; ``subjects`` maps a role to the values it may use."""
+    out = []
+    for page in pages:
+        found = next((e for e in page.endpoints if e in endpoint_args), None)
+        if found is None:
+            out.append(Resolved(page, note=f"skipped: no view yet (looked for {', '.join(page.endpoints)})"))
+            continue
+        values = subjects.get(page.role, {})
+        missing = sorted(a for a in endpoint_args[found] if values.get(a) is None)
+        if missing:
+            out.append(Resolved(page, found, note=f"skipped: no value for {', '.join(missing)}"))
+            continue
+        out.append(Resolved(page, found, {a: values[a] for a in endpoint_args[found]}))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers (unit-tested in tests/test_bench.py)
+
+
+def percentile(values: Iterable[float], p: float) -> float:
+    """The p-th percentile (0..100) with linear interpolation between closest ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
+    if not 0 <= p <= 100:
+        raise ValueError("p must be between 0 and 100")
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+WRK_LUA = """-- written by scripts/bench.py: prints wrk's summary as one JSON line
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, ' ..
+    '"write": %d, "status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p95_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "mean_us": %.1f}\\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
+    latency.max, latency.mean))
+end
+"""
+
+
+def parse_wrk(output: str) -> dict:
+    """wrk's summary from the JSON line WRK_LUA prints, in requests per second and milliseconds."""
+    match = re.search(r"^BENCH_JSON (\{.*\})\s*$", output, re.MULTILINE)
+    if match is None:
+        raise ValueError("wrk printed no summary")
+    raw = json.loads(match.group(1))
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "seconds": round(seconds, 2),
+        "rps": round(raw["requests"] / seconds, 1) if seconds > 0 else 0.0,
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p95_ms": round(raw["p95_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "mean_ms": round(raw["mean_us"] / 1000, 2),
+        "errors": {k: raw[k] for k in ("connect", "read", "write", "status", "timeout")},
+    }
+
+
+def one_query_reference(rows: list[dict]) -> float | None:
+    """The one-query baseline's throughput: the better of its runs (first and last)."""
+    runs = [r["rps"] for r in rows if r["key"].startswith("baseline: one query") and r.get("rps")]
+    return max(runs) if runs else None
+
+
+def assess(row: dict, one_query_rps: float | None) -> dict:
+    """Add the ratio to the one-query baseline and whether the page meets issue #8's targets."""
+    out = dict(row)
+    rps = row.get("rps")
+    if rps is None:
+        return out
+    out["ratio"] = round(rps / one_query_rps, 3) if one_query_rps else None
+    out["meets_p95"] = row["p95_ms"] < TARGET_P95_MS
+    if row.get("kind") in ("list", "detail") and out["ratio"] is not None:
+        out["meets_ratio"] = out["ratio"] >= TARGET_RATIO
+    return out
+
+
+def _cell(value, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table of page rows (as built by ``run``), skipped pages included."""
+    headers = (
+        "page",
+        "status",
+        "req/s",
+        "× 1-query",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "queries",
+        "1 req ms",
+        "sql ms",
+        "note",
+    )
+    body = []
+    for r in rows:
+        flags = []
+        if r.get("meets_p95") is False:
+            flags.append("p95>100")
+        if r.get("meets_ratio") is False:
+            flags.append("<40%")
+        note = "; ".join(x for x in (r.get("note", ""), " ".join(flags)) if x)
+        body.append(
+            (
+                r["key"],
+                _cell(r.get("status")),
+                _cell(r.get("rps")),
+                _cell(r.get("ratio"), 2),
+                _cell(r.get("p50_ms"), 1),
+                _cell(r.get("p95_ms"), 1),
+                _cell(r.get("p99_ms"), 1),
+                _cell(r.get("queries")),
+                _cell(r.get("request_ms"), 1),
+                _cell(r.get("sql_ms"), 1),
+                note,
+            )
+        )
+    widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
+    numeric = {1, 2, 3, 4, 5, 6, 7, 8, 9}
+
+    def line(cells):
+        parts = [c.rjust(widths[i]) if i in numeric else c.ljust(widths[i]) for i, c in enumerate(cells)]
+        return "  ".join(parts).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), sep, *(line(row) for row in body)])
+
+
+def format_timings(timings: dict) -> str:
+    lines = []
+    for name, t in timings.items():
+        if t.get("skipped"):
+            lines.append(f"  {name:<28} skipped: {t['skipped']}")
+            continue
+        extra = ", ".join(f"{k} {v}" for k, v in t.items() if k not in ("median_ms", "runs", "min_ms", "max_ms"))
+        lines.append(
+            f"  {name:<28} median {t['median_ms']:,.1f} ms (min {t['min_ms']:,.1f}, max {t['max_ms']:,.1f}, "
+            f"{t['runs']} runs){'; ' + extra if extra else ''}"
+        )
+    return "\n".join(lines)
+
+
+def build_report(meta: dict, rows: list[dict], timings: dict, memory: dict, uncovered: list[str]) -> dict:
+    """The JSON document written to instance/bench/results-<db>.json."""
+    measured = [r for r in rows if r.get("rps") is not None and not r["key"].startswith("baseline:")]
+    return {
+        "version": JSON_VERSION,
+        "meta": meta,
+        "targets": {"p95_ms": TARGET_P95_MS, "ratio_of_one_query": TARGET_RATIO, "rank_ms": TARGET_RANK_MS},
+        "baselines": {r["key"].removeprefix("baseline: "): r for r in rows if r["key"].startswith("baseline:")},
+        "pages": [r for r in rows if not r["key"].startswith("baseline:")],
+        "timings": timings,
+        "memory": memory,
+        "summary": {
+            "pages_measured": len(measured),
+            "pages_skipped": sum(1 for r in rows if r.get("rps") is None and not r["key"].startswith("baseline:")),
+            "pages_over_p95": sorted(r["key"] for r in measured if r.get("meets_p95") is False),
+            "pages_under_ratio": sorted(r["key"] for r in measured if r.get("meets_ratio") is False),
+        },
+        "uncovered_get_endpoints": uncovered,
+    }
+
+
+def timing(samples_ms: list[float], **extra) -> dict:
+    return {
+        "median_ms": round(statistics.median(samples_ms), 2),
+        "min_ms": round(min(samples_ms), 2),
+        "max_ms": round(max(samples_ms), 2),
+        "runs": len(samples_ms),
+        **extra,
+    }
+
+
+def db_kind(url: str) -> str:
+    return "postgresql" if url.startswith("postgresql") else "sqlite"
+
+
+# ---------------------------------------------------------------------------------------------
+# Database
+
+
+def flask_env(url: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("D2W_")}
+    env.update(
+        {
+            "FLASK_APP": "d2w:create_app",
+            "D2W_ENV": "development",
+            "D2W_DATABASE_URL": url,
+            "D2W_SEAT_DATA_DIR": os.environ.get("D2W_SEAT_DATA_DIR", str(SEAT_DATA)),
+            "D2W_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+def flask(url: str, *args: str, log_file=None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603
+        [str(BIN / "flask"), *args], cwd=ROOT, env=flask_env(url), capture_output=True, text=True
+    )
+    if log_file is not None:
+        log_file.write(f"$ flask {' '.join(args)}\n{done.stdout}{done.stderr}\n")
+    if done.returncode != 0:
+        sys.exit(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return round(time.perf_counter() - started, 1)
+
+
+def prepare_database(url: str, scale: float, seed: int) -> dict:
+    """A fresh database with the seats and the generated programme; returns step timings (s)."""
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+    steps = {}
+    with (BENCH_DIR / f"prepare-{db_kind(url)}.log").open("w") as log_file:
+        steps["migrate_s"] = flask(url, "db", "upgrade", log_file=log_file)
+        steps["seats_import_s"] = flask(url, "d2w", "seats", "import", log_file=log_file)
+        steps["generate_s"] = flask(
+            url, "d2w", "bench", "generate", "--seed", str(seed), "--scale", str(scale), log_file=log_file
+        )
+    if not url.startswith("sqlite"):
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
+        engine.dispose()
+    return steps
+
+
+# ---------------------------------------------------------------------------------------------
+# In process: query counts and timings
+
+
+def server_settings(url: str) -> dict:
+    """Production settings for a bench run (no real secrets, nothing leaves the machine)."""
+    return {
+        "D2W_ENV": "production",
+        "D2W_SECRET_KEY": secrets.token_urlsafe(48),
+        "D2W_DATABASE_URL": url,
+        "D2W_RATELIMIT_STORAGE_URI": "memory://",
+        "D2W_MAIL_SERVER": "127.0.0.1",
+        "D2W_BASE_URL": "https://bench.invalid",
+        "D2W_EVIDENCE_DIR": str(BENCH_DIR / "evidence"),
+        "D2W_SEAT_DATA_DIR": os.environ.get("D2W_SEAT_DATA_DIR", str(SEAT_DATA)),
+    }
+
+
+PROFILE_RUNS = 3
+
+
+class SqlProbe:
+    """Counts a request's SQL statements and their time, and keeps the slowest one."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.queries, self.sql_s, self.slowest = 0, 0.0, (0.0, "")
+        self._started: list[float] = []
+
+    def before(self, conn, cursor, statement, parameters, context, executemany):
+        self.queries += 1
+        self._started.append(time.perf_counter())
+
+    def after(self, conn, cursor, statement, parameters, context, executemany):
+        if not self._started:
+            return
+        took = time.perf_counter() - self._started.pop()
+        self.sql_s += took
+        if took > self.slowest[0]:
+            self.slowest = (took, " ".join(statement.split()))
+
+    def snapshot(self) -> dict:
+        return {
+            "queries": self.queries,
+            "sql_ms": round(self.sql_s * 1000, 1),
+            "slowest_sql_ms": round(self.slowest[0] * 1000, 1),
+            "slowest_sql": self.slowest[1][:300],
+        }
+
+
+def _time_call(fn: Callable, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def in_process(url: str, log: Callable[[str], None]) -> dict:
+    """Subjects, page paths, query counts and the timed operations, from one in-process app."""
+    import sqlalchemy as sa
+    from flask import url_for
+
+    from d2w.auth import services as auth
+    from d2w.auth.models import User
+    from d2w.bench.generate import bench_subjects
+    from d2w.bench.wsgi import create_bench_app
+    from d2w.core.extensions import db
+
+    settings = {k.removeprefix("D2W_"): v for k, v in server_settings(url).items() if k != "D2W_ENV"}
+    overrides = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": settings["SECRET_KEY"],
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_BACKEND": "outbox",
+        "MAIL_OUTBOX_DIR": str(BENCH_DIR / "outbox"),
+        "BASE_URL": "https://bench.invalid",
+        "EVIDENCE_DIR": settings["EVIDENCE_DIR"],
+        # the test client speaks plain http on "localhost"
+        "SESSION_COOKIE_SECURE": False,
+        "SESSION_COOKIE_NAME": "d2w_session",
+        "LOG_LEVEL": "WARNING",
+    }
+    app = create_bench_app("production", overrides)
+    out: dict = {"queries": {}, "status": {}, "bytes": {}, "profile": {}, "timings": {}}
+    # Requests run outside any app context of ours: Flask reuses a pushed app context (and its
+    # ``g``, where Flask-Login keeps the signed-in user) for requests of the same app.
+    with app.app_context():
+        subjects = bench_subjects()
+        engine = db.engine
+        endpoint_args: dict[str, set[str]] = {}
+        for rule in app.url_map.iter_rules():
+            if "GET" in (rule.methods or ()) and rule.endpoint != "static":
+                endpoint_args.setdefault(rule.endpoint, set(rule.arguments))
+        tokens = {}
+        for role, user_id in subjects["users"].items():
+            user = db.session.get(User, user_id)
+            tokens[role] = auth.create_session(user, ip="127.0.0.1", user_agent="d2w bench (in process)")
+        db.session.commit()
+    out["subjects"] = subjects
+    resolved = resolve_pages(PAGES, endpoint_args, subjects["args"])
+    with app.test_request_context(base_url="http://localhost"):
+        for r in resolved:
+            if r.endpoint and not r.note:
+                r.path = url_for(r.endpoint, **r.values, **dict(r.page.query))
+    covered = {r.endpoint for r in resolved if r.endpoint}
+    out["uncovered"] = sorted(e for e in endpoint_args if e not in covered and not e.startswith("bench_"))
+    out["resolved"] = resolved
+
+    clients = {}
+    for role, token in tokens.items():
+        client = app.test_client()
+        with client.session_transaction() as s:
+            s["sid"] = token
+            s.permanent = True
+        clients[role] = client
+
+    probe = SqlProbe()
+    sa.event.listen(engine, "before_cursor_execute", probe.before)
+    sa.event.listen(engine, "after_cursor_execute", probe.after)
+    try:
+        for r in resolved:
+            if r.path is None:
+                continue
+            client = clients[r.page.role]
+            client.get(r.path)  # warm: templates compiled, caches filled
+            runs = []
+            for _ in range(PROFILE_RUNS):
+                probe.reset()
+                started = time.perf_counter()
+                response = client.get(r.path)
+                runs.append(((time.perf_counter() - started) * 1000, probe.snapshot()))
+            total_ms, sql = sorted(runs, key=lambda run: run[0])[len(runs) // 2]  # the median run
+            out["queries"][r.page.key] = sql["queries"]
+            out["status"][r.page.key] = response.status_code
+            out["bytes"][r.page.key] = len(response.data)
+            out["profile"][r.page.key] = {"request_ms": round(total_ms, 1), **sql}
+        for key, path in BASELINES:
+            anon = app.test_client()
+            anon.get(path)
+            probe.reset()
+            anon.get(path)
+            out["queries"][key] = probe.snapshot()["queries"]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", probe.before)
+        sa.event.remove(engine, "after_cursor_execute", probe.after)
+
+    out["timings"] = timed_operations(app, subjects, clients, endpoint_args, log)
+    with app.app_context():
+        db.engine.dispose()
+    return out
+
+
+def timed_operations(app, subjects: dict, clients: dict, endpoint_args: dict, log) -> dict:
+    """Rank every seat for one candidate, export the candidates as CSV, render the reports."""
+    timings: dict = {}
+    with app.app_context():
+        timings["rank_650_seats"] = _time_rank(app, subjects)
+    timings["export_candidates_csv"] = _time_export(app, clients["staff"], endpoint_args)
+    with app.app_context():
+        timings.update(_time_reports(subjects))
+    return timings
+
+
+def _time_rank(app, subjects: dict) -> dict:
+    from d2w.auth.models import User
+    from d2w.candidates.models import CandidateProfile
+    from d2w.core.extensions import db
+
+    try:
+        from d2w.seatfit import services as seatfit
+
+        rank = seatfit.rank_seats
+    except (ImportError, AttributeError) as exc:
+        return {"skipped": f"no d2w.seatfit.services.rank_seats ({exc})"}
+    actor = db.session.get(User, subjects["users"]["staff"])
+    candidate = db.session.get(CandidateProfile, subjects["candidate_profile"])
+    if hasattr(seatfit, "clear_cache"):
+        seatfit.clear_cache()
+    cold = _time_call(lambda: rank(actor, candidate, "2024"), 1)[0]
+    n = len(rank(actor, candidate, "2024"))
+    samples = _time_call(lambda: rank(actor, candidate, "2024"), 20)
+    db.session.rollback()
+    return timing(
+        samples, seats=n, first_call_ms=round(cold, 1), facts_cache_s=app.config.get("SEATFIT_FACTS_CACHE_SECONDS")
+    )
+
+
+def _time_export(app, client, endpoint_args: dict) -> dict:
+    from flask import url_for
+
+    export = next((e for e in ("exports.candidates", "exports.candidates_csv") if e in endpoint_args), None)
+    if export is None:
+        return {"skipped": "no exports.candidates view yet"}
+    with app.test_request_context(base_url="http://localhost"):
+        path = url_for(export)
+    result: dict = {}
+
+    def get():
+        response = client.get(path)
+        result["status"], result["bytes"] = response.status_code, len(response.data)
+        result["rows"] = response.data.count(b"\n") - 1
+
+    return timing(_time_call(get, 3), path=path, **result)
+
+
+def _time_reports(subjects: dict) -> dict:
+    """The PDF reports, rendered in process (the web view queues them as background jobs)."""
+    from d2w.auth.models import User
+    from d2w.cohorts.models import Cohort
+    from d2w.core.extensions import db
+
+    try:
+        from d2w.reports import services as reports
+
+        render = reports.render
+    except (ImportError, AttributeError) as exc:
+        note = {"skipped": f"no d2w.reports.services.render ({exc})"}
+        return {"cohort_report_pdf": note, "portfolio_pdf": dict(note)}
+    cohort_id = subjects["report_cohort"]
+    places = db.session.get(Cohort, cohort_id).places_taken
+    size: dict = {}
+
+    def cohort_pdf():
+        size["bytes"] = len(render("cohort", cohort_id, actor=db.session.get(User, subjects["users"]["staff"])))
+        db.session.rollback()
+
+    def portfolio_pdf():
+        staff = db.session.get(User, subjects["users"]["staff"])
+        size["bytes"] = len(render("portfolio", subjects["candidate_profile"], actor=staff))
+        db.session.rollback()
+
+    cold = _time_call(cohort_pdf, 1)[0]
+    out = {"cohort_report_pdf": timing(_time_call(cohort_pdf, 3), candidates=places, first_call_ms=round(cold, 1))}
+    out["cohort_report_pdf"]["bytes"] = size["bytes"]
+    out["portfolio_pdf"] = timing(_time_call(portfolio_pdf, 3))
+    out["portfolio_pdf"]["bytes"] = size["bytes"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(url: str, workers: int, log_path: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("D2W_")}
+    env.update(server_settings(url))
+    env["PYTHONPATH"] = str(ROOT)
+    log_file = log_path.open("w")
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "d2w.bench.wsgi:create_bench_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn stopped (exit {proc.returncode}); see {log_path}")
+            try:
+                if http_get(port, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer in 60 s; see {log_path}")
+            time.sleep(0.2)
+        yield port, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.close()
+
+
+def http_get(port: int, path: str, cookie: str | None = None) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def _cookies(headers: list[tuple[str, str]]) -> dict[str, str]:
+    jar = {}
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            pair = value.split(";", 1)[0]
+            key, _, val = pair.partition("=")
+            jar[key.strip()] = val.strip()
+    return jar
+
+
+def login(port: int, email: str, password: str) -> str:
+    """Sign in through the real form; return the Cookie header of the new session."""
+    from urllib.parse import urlencode
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/auth/login")
+        response = conn.getresponse()
+        body = response.read().decode()
+        jar = _cookies(response.getheaders())
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', body
+        )
+        if match is None:
+            raise RuntimeError("no CSRF token on the sign-in page")
+        form = urlencode({"csrf_token": match.group(1), "email": email, "password": password, "next": ""})
+        cookie = "; ".join(f"{k}={v}" for k, v in jar.items())
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request(
+            "POST",
+            "/auth/login",
+            body=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+        )
+        response = conn.getresponse()
+        response.read()
+        if response.status != 302:
+            raise RuntimeError(f"signing in as {email} answered {response.status}")
+        jar.update(_cookies(response.getheaders()))
+        return "; ".join(f"{k}={v}" for k, v in jar.items())
+    finally:
+        conn.close()
+
+
+def run_wrk(port: int, path: str, cookie: str | None, *, seconds: float, connections: int, threads: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_LUA)
+        script = f.name
+    try:
+        cmd = [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            script,
+        ]
+        if cookie:
+            cmd += ["-H", f"Cookie: {cookie}"]
+        cmd.append(f"http://127.0.0.1:{port}{path}")
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)  # noqa: S603
+        return parse_wrk(done.stdout)
+    finally:
+        os.unlink(script)
+
+
+def children_of(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces, so split after the last ")".
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            kids.append(int(entry.name))
+    return sorted(kids)
+
+
+def memory_of(pid: int) -> dict:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                out[key] = int(value.split()[0]) // 1024  # MiB
+    except OSError:
+        pass
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+def run(args: argparse.Namespace) -> dict:
+    if shutil.which("wrk") is None and not args.no_load:
+        sys.exit("wrk is not installed: run scripts/system-deps.sh bench (Debian's wrk package)")
+    url = args.database_url or f"sqlite:///{BENCH_DIR / 'bench.sqlite3'}"
+    kind = db_kind(url)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    started = time.monotonic()
+    meta = {
+        "database": kind,
+        "scale": args.scale,
+        "seed": args.seed,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "workers": args.workers,
+        "wrk": {
+            "seconds": args.duration,
+            "warmup_seconds": args.warmup,
+            "connections": args.connections,
+            "threads": args.threads,
+        },
+    }
+    if args.reuse:
+        log(f"== reusing the {kind} database as it is")
+        meta["prepare"] = "reused"
+    else:
+        log(f"== building a fresh {kind} database (scale {args.scale:g}, seed {args.seed})")
+        meta["prepare"] = prepare_database(url, args.scale, args.seed)
+
+    log("== in process: query counts and timed operations")
+    measured = in_process(url, log)
+    resolved = [r for r in measured["resolved"] if not args.only or re.search(args.only, r.page.key)]
+
+    rows: list[dict] = []
+    memory: dict = {"worker_peak_mib": None}
+    if args.no_load:
+        for r in resolved:
+            row = {"key": r.page.key, "kind": r.page.kind, "role": r.page.role, "endpoint": r.endpoint, "path": r.path}
+            row.update(queries=measured["queries"].get(r.page.key), status=measured["status"].get(r.page.key))
+            row.update(measured["profile"].get(r.page.key, {}))
+            if r.note:
+                row["note"] = r.note
+            rows.append(row)
+    else:
+        rows, memory = drive(args, url, kind, measured, resolved, log)
+    rows = [assess(r, one_query_reference(rows)) for r in rows]
+    meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    meta["total_s"] = round(time.monotonic() - started, 1)
+    report = build_report(meta, rows, measured["timings"], memory, measured["uncovered"])
+    out_path = Path(args.out) if args.out else BENCH_DIR / f"results-{kind}.json"
+    out_path.write_text(json.dumps(report, indent=2) + "\n")
+
+    print()
+    print(
+        f"d2w benchmark on {kind} (scale {args.scale:g}; {args.workers} gunicorn workers; "
+        f"wrk {args.connections} connections, {args.duration}s per page)"
+    )
+    print(format_table(rows))
+    print("(req/s and latencies: gunicorn + wrk; queries, 1 req ms and sql ms: one request in process, median of 3)")
+    print()
+    print("Timed operations (in process):")
+    print(format_timings(measured["timings"]))
+    print(f"Worker peak memory (VmHWM): {memory['worker_peak_mib']} MiB")
+    if measured["uncovered"]:
+        print("GET endpoints not in the page list: " + ", ".join(measured["uncovered"]))
+    print(f"Figures written to {out_path.relative_to(ROOT) if out_path.is_relative_to(ROOT) else out_path}")
+    return report
+
+
+def drive(args, url: str, kind: str, measured: dict, resolved: list[Resolved], log) -> tuple[list[dict], dict]:
+    """Serve with gunicorn and drive the baselines and every page with wrk."""
+    rows: list[dict] = []
+    log(f"== serving with gunicorn ({args.workers} workers) and driving each page with wrk ({args.duration}s)")
+    with gunicorn(url, args.workers, BENCH_DIR / f"gunicorn-{kind}.log") as (port, master):
+        cookies = {role: login(port, email, args.password) for role, email in measured["subjects"]["emails"].items()}
+        # The baselines run first and again last: on a shared machine the difference shows the noise.
+        targets = [(key, path, None, "baseline") for key, path in BASELINES]
+        targets += [(r.page.key, r.path, r, r.page.kind) for r in resolved]
+        targets += [(f"{key} (end)", path, None, "baseline") for key, path in BASELINES]
+        peak: dict[int, int] = {}
+        for key, path, r, page_kind in targets:
+            row = {"key": key, "kind": page_kind, "queries": measured["queries"].get(key.removesuffix(" (end)"))}
+            row.update(measured["profile"].get(key, {}))
+            if r is not None:
+                row.update(role=r.page.role, endpoint=r.endpoint, path=r.path)
+                if r.note:
+                    rows.append({**row, "note": r.note})
+                    log(f"   {key}: {r.note}")
+                    continue
+            cookie = cookies[r.page.role] if r is not None else None
+            status, _, body = http_get(port, path, cookie)
+            row.update(status=status, bytes=len(body))
+            if status != 200:
+                rows.append({**row, "note": f"not measured: answered {status}"})
+                log(f"   {key}: answered {status}, not measured")
+                continue
+            if args.warmup > 0:
+                run_wrk(port, path, cookie, seconds=args.warmup, connections=args.connections, threads=args.threads)
+            result = run_wrk(
+                port, path, cookie, seconds=args.duration, connections=args.connections, threads=args.threads
+            )
+            row.update(result)
+            if result["errors"]["status"] or result["errors"]["timeout"]:
+                row["note"] = f"errors {result['errors']}"
+            rows.append(row)
+            log(f"   {key}: {result['rps']:,.1f} req/s, p95 {result['p95_ms']:.1f} ms")
+            for pid in children_of(master):
+                peak[pid] = max(peak.get(pid, 0), memory_of(pid).get("VmHWM", 0))
+        workers = {pid: memory_of(pid) for pid in children_of(master)}
+        memory = {
+            "worker_peak_mib": max([m.get("VmHWM", 0) for m in workers.values()] + list(peak.values()) or [0]),
+            "workers": {str(pid): m for pid, m in workers.items()},
+            "master": memory_of(master),
+        }
+
+    return rows, memory
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("D2W_BENCH_DATABASE_URL") or None,
+        help="a PostgreSQL URL to benchmark on (its public schema is dropped!); default: SQLite under instance/bench/",
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="programme size (1.0: 5,000 candidates)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each measured run")
+    parser.add_argument("--connections", type=int, default=2, help="wrk connections (default: one per worker)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--reuse", action="store_true", help="use the database as it is (no rebuild)")
+    parser.add_argument("--no-load", action="store_true", help="in-process figures only: no gunicorn, no wrk")
+    parser.add_argument("--only", help="a regular expression: drive only the pages whose name matches")
+    parser.add_argument("--password", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help="where to write the JSON (default instance/bench/results-<db>.json)")
+    args = parser.parse_args(argv)
+    if args.password is None:
+        from d2w.bench.generate import BENCH_PASSWORD
+
+        args.password = BENCH_PASSWORD
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
