@@ -21,14 +21,9 @@ run: setup
 	@echo "d2w is running at http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## test: set up (with Chromium) and run the whole suite on SQLite, then on PostgreSQL if D2W_TEST_DATABASE_URL is set
+## test: set up (with Chromium) and run the whole suite on SQLite and, side by side, on PostgreSQL if D2W_TEST_DATABASE_URL is set
 test: setup-dev
-	$(BIN)/ruff check .
-	env -u D2W_TEST_DATABASE_URL $(BIN)/pytest
-	@if [ -n "$$D2W_TEST_DATABASE_URL" ]; then \
-		echo "== the same suite on PostgreSQL ($$D2W_TEST_DATABASE_URL)"; \
-		$(BIN)/pytest; \
-	fi
+	scripts/test.sh
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { scripts/system-deps.sh run && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }

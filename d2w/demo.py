@@ -137,6 +137,7 @@ def load_demo(today: date | None = None) -> tuple[bool, list[User]]:
     _load_sessions(staff, london, north_west, start, users)
     _load_mentoring(admin, users, today)
     _load_engagement(staff, users, london, today)
+    _load_seat_fit(staff, users, today)
     return True, list(users.values())
 
 
@@ -359,3 +360,53 @@ def _load_engagement(staff: User, users: dict[str, User], london, today: date) -
         community="Polish community",
         people_reached=35,
     )
+
+
+def _load_seat_fit(staff: User, users: dict[str, User], today: date) -> None:
+    """Seat-fit checks and applications on the 2024 boundaries, when the seat data is loaded:
+    Aisha well matched and longlisted; Tomasz checked against a strongly Remain seat as a Leave
+    voter (a poor fit), with a staff override so that he may still apply; Hamza considering his
+    home seat."""
+    from d2w.applications import services as applications
+    from d2w.seatfit import services as seatfit
+    from d2w.seats.models import Seat
+
+    def seat(name: str) -> Seat | None:
+        return db.session.scalar(select(Seat).where(Seat.boundary_set == "2024", Seat.name == name))
+
+    plan = {
+        "aisha": seat("Bethnal Green and Stepney"),
+        "aisha2": seat("Poplar and Limehouse"),
+        "tomasz": seat("Ealing Central and Acton"),
+        "hamza": seat("Oldham West, Chadderton and Royton"),
+    }
+    if any(s is None for s in plan.values()):
+        return  # no seat data: the quick start loads it first when the files are there
+    aisha = users["candidate.aisha@example.org"]
+    tomasz = users["candidate.tomasz@example.org"]
+    hamza = users["candidate.hamza@example.org"]
+    aisha_profile = candidates.profile_of(aisha)
+    tomasz_profile = candidates.profile_of(tomasz)
+    hamza_profile = candidates.profile_of(hamza)
+
+    seatfit.run_check(aisha, aisha_profile, plan["aisha"])
+    seatfit.run_check(aisha, aisha_profile, plan["aisha2"])
+    application = applications.create_application(
+        aisha, aisha_profile, plan["aisha"], "Local party meeting on the 12th; ward officers supportive.", on=today
+    )
+    for status in ("fit_checked", "submitted", "longlisted"):
+        application = applications.move(staff, application, status, on=today, version=application.version)
+
+    seatfit.run_check(staff, tomasz_profile, plan["tomasz"], "leave")
+    application = applications.create_application(tomasz, tomasz_profile, plan["tomasz"], on=today)
+    application = applications.move(tomasz, application, "fit_checked", on=today, version=application.version)
+    applications.override(
+        staff,
+        application,
+        "Tomasz has led the Acton Polish community's cost-of-living campaign for three years and has "
+        "strong backing from local members; the panel should hear him despite the referendum profile.",
+        version=application.version,
+    )
+
+    seatfit.run_check(hamza, hamza_profile, plan["hamza"])
+    applications.create_application(hamza, hamza_profile, plan["hamza"], "Thinking about it.", on=today)

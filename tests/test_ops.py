@@ -237,3 +237,25 @@ def test_unknown_mail_backend_is_an_error(app, bad):
     app.config["MAIL_BACKEND"] = bad
     with app.test_request_context(), pytest.raises(mail.MailError):
         mail.send("x@example.org", "S", "invitation.txt", user=type("U", (), {"name": "X"})(), link="L", invite_days=7)
+
+
+def test_demo_programme_with_seat_data_has_checks_and_applications(seat_data, app):
+    """With the seats loaded (as the quick start does), the demo adds seat-fit checks and
+    applications: one longlisted, one poor fit with a staff override, one being considered."""
+    from d2w.applications.models import Application
+    from d2w.seatfit.models import SeatFitCheck
+
+    result = app.test_cli_runner().invoke(args=["d2w", "demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        checks = {(c.seat.name, c.band) for c in db.session.scalars(select(SeatFitCheck))}
+        assert len(checks) == 4
+        assert ("Ealing Central and Acton", "poor") in checks
+        by_seat = {a.seat.name: a for a in db.session.scalars(select(Application))}
+        assert {name: a.status for name, a in by_seat.items()} == {
+            "Bethnal Green and Stepney": "longlisted",
+            "Ealing Central and Acton": "fit_checked",
+            "Oldham West, Chadderton and Royton": "considering",
+        }
+        assert by_seat["Ealing Central and Acton"].override_reason
+        print(sorted(checks))
