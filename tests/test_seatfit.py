@@ -459,3 +459,11 @@ def test_fit_cli_prints_stable_json(seat_data, app):
     )
     bad = runner.invoke(args=["d2w", "seats", "fit", "--seat", "Atlantis", "--stance", "leave"])
     assert bad.exit_code != 0 and "No seat" in bad.output
+
+
+def test_a_partial_seat_name_offers_the_seats_it_matches(seat_data, app, client, people):
+    login(client, people["candidate"].email)
+    response = post(client, "/seat-fit/new", {"seat": "Ilford", "boundary_set": "2024", "stance": "leave"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Ilford North" in page and "Ilford South" in page and "choose one of the seats below" in page

@@ -79,12 +79,15 @@ def new():
         if seat is not None:
             form.seat.data = seat.name
             form.boundary_set.data = seat.boundary_set
+    suggestions = []
     if form.validate_on_submit():
         seat = find_seat(form.seat.data, form.boundary_set.data)
         if seat is None:
+            suggestions = seat_queries.seat_search(form.seat.data, form.boundary_set.data, limit=8)
             form.seat.errors.append(
                 f"No seat called or coded {form.seat.data!r} on the {form.boundary_set.data} boundaries: "
-                "check the spelling, or find it in the seat browser."
+                + ("choose one of the seats below, or " if suggestions else "")
+                + "check the spelling, or find it in the seat browser."
             )
         else:
             try:
@@ -102,6 +105,7 @@ def new():
         profile=profile,
         declared=engine.STANCE_LABELS[declared],
         own=actor.role == "candidate",
+        suggestions=suggestions,
     ), 200 if not form.errors else 400
 
 
