@@ -407,9 +407,12 @@ def test_staff_rank_every_seat_for_a_candidate(seat_data, app, people, make):
         # How long ranking takes, printed (never asserted): the benchmark reports it too.
         facts, medians = services.seat_facts("2024")
         candidate = services.candidate_facts(profile, "remain")
-        started = time.perf_counter()
-        engine.rank(candidate, facts, services.thresholds(), medians)
-        print(f"rank 650 seats: {(time.perf_counter() - started) * 1000:.1f} ms")
+        runs = []
+        for _ in range(7):
+            started = time.perf_counter()
+            engine.rank(candidate, facts, services.thresholds(), medians)
+            runs.append((time.perf_counter() - started) * 1000)
+        print(f"rank 650 seats: median {sorted(runs)[3]:.1f} ms, first {runs[0]:.1f} ms")
     client = app.test_client()
     login(client, people["staff"].email)
     page = client.get(f"/seat-fit/rank/{profile_id}?stance=remain&region=London").get_data(as_text=True)

@@ -312,42 +312,85 @@ def winnability_factor(seat: SeatFacts, t: Thresholds) -> Factor:
     return Factor("winnability", label, 10.0, reason, tuple(figures))
 
 
-def _same_place(a: str | None, b: str | None) -> bool:
-    return bool(a and b and a.strip().casefold() == b.strip().casefold())
-
-
-def _names_place(seat: SeatFacts, place: str | None) -> bool:
-    """Whether a borough or town name appears, as whole words, in the seat's name or county."""
-    if not place or not place.strip():
-        return False
-    pattern = _word(place)
-    return bool(pattern.search(seat.name.casefold()) or (seat.county and pattern.search(seat.county.casefold())))
-
-
 @lru_cache(maxsize=1024)
 def _word(text: str) -> re.Pattern:
     return re.compile(r"\b" + re.escape(text.strip().casefold()) + r"\b")
 
 
-def _tie_in_seat(tie: TieFacts, seat: SeatFacts) -> bool:
-    return tie.seat_code == seat.code or _same_place(tie.seat_name, seat.name) or _names_place(seat, tie.borough)
+@dataclass(frozen=True)
+class _PreparedTies:
+    """A candidate's ties indexed once, so that checking 650 seats does no repeated string work."""
+
+    by_code: Mapping[str, tuple[int, ...]]
+    by_seat_name: Mapping[str, tuple[int, ...]]
+    by_borough: tuple[tuple[re.Pattern, tuple[int, ...]], ...]
+    by_region: Mapping[str, tuple[int, ...]]
+    communities: tuple[str, ...]
+    languages: tuple[tuple[str, re.Pattern], ...]
+    home_borough: re.Pattern | None
+    home_region: str | None
 
 
-def local_ties_factor(candidate: CandidateFacts, seat: SeatFacts) -> Factor:
+def _group(pairs) -> dict:
+    out: dict = {}
+    for key, index in pairs:
+        if key:
+            out.setdefault(key, []).append(index)
+    return {key: tuple(value) for key, value in out.items()}
+
+
+def _prepare(candidate: CandidateFacts) -> _PreparedTies:
+    ties = candidate.ties
+    boroughs = _group((tie.borough.strip().casefold() if tie.borough else None, i) for i, tie in enumerate(ties))
+    return _PreparedTies(
+        by_code=_group((tie.seat_code, i) for i, tie in enumerate(ties)),
+        by_seat_name=_group(
+            (tie.seat_name.strip().casefold() if tie.seat_name else None, i) for i, tie in enumerate(ties)
+        ),
+        by_borough=tuple((_word(text), indexes) for text, indexes in boroughs.items() if text),
+        by_region=_group((tie.region.strip().casefold() if tie.region else None, i) for i, tie in enumerate(ties)),
+        communities=tuple((tie.community or "").casefold() for tie in ties),
+        languages=tuple((lang, _word(lang)) for lang in candidate.languages if lang.strip()),
+        home_borough=_word(candidate.home_borough)
+        if candidate.home_borough and candidate.home_borough.strip()
+        else None,
+        home_region=candidate.home_region.strip().casefold() if candidate.home_region else None,
+    )
+
+
+def _in_seat_name(pattern: re.Pattern, seat_text: str) -> bool:
+    return pattern.search(seat_text) is not None
+
+
+def local_ties_factor(candidate: CandidateFacts, seat: SeatFacts, prepared: _PreparedTies | None = None) -> Factor:
     """Home region or borough, verified milestones in the seat or its region, and languages that
-    match communities the candidate has worked with there."""
+    match communities the candidate has worked with there.
+
+    A milestone is in the seat when it names the seat's ONS code, or the same-named seat on the
+    other boundaries, or a borough whose name appears (as whole words) in the seat's name or
+    county; otherwise it counts for the region it names."""
     label = "Local ties"
-    in_seat = [tie for tie in candidate.ties if _tie_in_seat(tie, seat)]
-    in_region = [tie for tie in candidate.ties if tie not in in_seat and _same_place(tie.region, seat.region)]
-    home_borough = _names_place(seat, candidate.home_borough)
-    home_region = _same_place(candidate.home_region, seat.region)
+    prepared = prepared or _prepare(candidate)
+    name_cf = seat.name.casefold()
+    # The seat's name and county in one string: a "|" never matches a whole-word pattern's edges.
+    seat_text = f"{name_cf} | {seat.county.casefold()}" if seat.county else name_cf
+    seat_set = set(prepared.by_code.get(seat.code, ()))
+    seat_set.update(prepared.by_seat_name.get(name_cf, ()))
+    for pattern, indexes in prepared.by_borough:
+        if _in_seat_name(pattern, seat_text):
+            seat_set.update(indexes)
+    region_cf = seat.region.casefold()
+    region_set = set(prepared.by_region.get(region_cf, ())) - seat_set
+    in_seat = sorted(seat_set)
+    in_region = sorted(region_set)
+    home_borough = prepared.home_borough is not None and _in_seat_name(prepared.home_borough, seat_text)
+    home_region = prepared.home_region == region_cf
     nearby = in_seat + in_region
     languages = sorted(
         {
             lang
-            for lang in candidate.languages
-            for tie in nearby
-            if tie.community and _word(lang).search(tie.community.casefold())
+            for lang, pattern in prepared.languages
+            if any(prepared.communities[i] and pattern.search(prepared.communities[i]) for i in nearby)
         }
     )
     score = 0.0
@@ -432,12 +475,19 @@ def band_for(factors: Iterable[Factor]) -> tuple[str, float]:
     return band, score
 
 
-def check(candidate: CandidateFacts, seat: SeatFacts, thresholds: Thresholds, medians: Medians) -> FitResult:
-    """The full check of one candidate against one seat."""
+def check(
+    candidate: CandidateFacts,
+    seat: SeatFacts,
+    thresholds: Thresholds,
+    medians: Medians,
+    prepared: _PreparedTies | None = None,
+) -> FitResult:
+    """The full check of one candidate against one seat. ``prepared`` (from ``rank``) saves
+    indexing the candidate's ties again for every seat."""
     factors = (
         referendum_factor(candidate, seat, thresholds),
         winnability_factor(seat, thresholds),
-        local_ties_factor(candidate, seat),
+        local_ties_factor(candidate, seat, prepared),
         context_factor(seat, medians),
     )
     band, score = band_for(factors)
@@ -452,7 +502,8 @@ def rank(
     candidate: CandidateFacts, seats: Iterable[SeatFacts], thresholds: Thresholds, medians: Medians
 ) -> list[tuple[SeatFacts, FitResult]]:
     """Every seat checked, best first: by band, then score, then name."""
-    results = [(seat, check(candidate, seat, thresholds, medians)) for seat in seats]
+    prepared = _prepare(candidate)
+    results = [(seat, check(candidate, seat, thresholds, medians, prepared)) for seat in seats]
     results.sort(key=lambda pair: (BAND_ORDER[pair[1].band], -pair[1].score, pair[0].name))
     return results
 
