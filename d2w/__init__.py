@@ -135,3 +135,17 @@ def _register_hooks(app: Flask) -> None:
     app.before_request(security.refuse_control_characters)
     app.before_request(access.enforce)
     app.after_request(security.set_headers(app))
+
+
+def settle_for_serving() -> None:
+    """Before a server forks its workers: build every ORM mapper now, then move the objects
+    that live for the whole process (models, templates, config) out of the garbage collector's
+    way, so that full collections stay short during requests (the benchmark showed 55-60 ms
+    pauses every few dozen requests without it)."""
+    import gc
+
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    gc.collect()
+    gc.freeze()

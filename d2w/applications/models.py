@@ -48,6 +48,7 @@ _OPEN = f"status NOT IN {_in(CLOSED_STATUSES)}"
 class Application(db.Model):
     __tablename__ = "applications"
     __table_args__ = (
+        Index("ix_applications_status_updated", "status", "updated_at", "id"),
         CheckConstraint(f"status IN {_in(STATUS_VALUES)}", name="status_known"),
         CheckConstraint(
             f"status NOT IN {_in(SUBMITTED_OR_LATER)} OR (submitted_on IS NOT NULL AND fit_check_id IS NOT NULL)",

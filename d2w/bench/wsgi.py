@@ -15,7 +15,7 @@ from flask import Flask, render_template
 from sqlalchemy import select
 
 from config import ConfigError
-from d2w import create_app
+from d2w import create_app, settle_for_serving
 from d2w.auth.models import User
 from d2w.core.access import public
 from d2w.core.extensions import db
@@ -45,4 +45,6 @@ def create_bench_app(config=None, overrides: dict | None = None) -> Flask:
         app = create_app(config, overrides)
     except ConfigError as exc:
         sys.exit(f"d2w cannot start: {exc}")
-    return add_baselines(app)
+    add_baselines(app)
+    settle_for_serving()  # as d2w.wsgi does
+    return app

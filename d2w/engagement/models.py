@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from d2w.auth.models import User
@@ -65,6 +65,11 @@ class MilestoneType(db.Model):
 class Milestone(db.Model):
     __tablename__ = "milestones"
     __table_args__ = (
+        # A candidate's milestones by status (own list, cohort progress, seat-fit ties); the
+        # review queue in order; the dashboard's totals by type, read from the index alone.
+        Index("ix_milestones_profile_status_type", "profile_id", "status", "type_id"),
+        Index("ix_milestones_status_created", "status", "created_at", "id"),
+        Index("ix_milestones_type_status_totals", "type_id", "status", "people_reached", "volunteers_recruited"),
         CheckConstraint(f"status IN {_in(STATUS_LABELS)}", name="status_known"),
         CheckConstraint("status <> 'verified' OR verified_at IS NOT NULL", name="verified_has_date"),
         CheckConstraint("place <> ''", name="place_present"),

@@ -166,6 +166,7 @@ class MentoringLog(db.Model):
 
     __tablename__ = "mentoring_logs"
     __table_args__ = (
+        Index("ix_mentoring_logs_assignment_met", "assignment_id", "met_on"),
         CheckConstraint(f"mode IN {_in(MODE_LABELS)}", name="mode_known"),
         CheckConstraint("duration_minutes >= 5 AND duration_minutes <= 600", name="duration_in_range"),
         CheckConstraint("summary <> ''", name="summary_present"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from d2w.auth.models import User
@@ -55,6 +55,7 @@ class ProgrammeSession(db.Model):
 class Attendance(db.Model):
     __tablename__ = "attendances"
     __table_args__ = (
+        Index("ix_attendances_session_status", "session_id", "status"),
         UniqueConstraint("session_id", "profile_id"),
         CheckConstraint("status IN ('present', 'late', 'excused', 'absent')", name="status_known"),
     )
