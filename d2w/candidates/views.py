@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from d2w.auth.models import User
 from d2w.candidates import policy, services
@@ -76,7 +77,11 @@ def index():
     cohorts = db.session.execute(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
     form.cohort.choices = choices([("", "Any cohort"), *[(str(c.id), c.name) for c in cohorts]])
     threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
-    stmt = policy.visible_profiles(acting_user()).join(User, User.id == CandidateProfile.user_id)
+    stmt = (
+        policy.visible_profiles(acting_user())
+        .join(User, User.id == CandidateProfile.user_id)
+        .options(contains_eager(CandidateProfile.user))  # the join loads the user: no second copy
+    )
     if form.validate():
         if form.q.data:
             like = f"%{form.q.data.strip().lower()}%"

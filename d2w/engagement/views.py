@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
 
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
@@ -322,6 +323,11 @@ def review():
         .join(MilestoneType, MilestoneType.id == Milestone.type_id)
         .join(CandidateProfile, CandidateProfile.id == Milestone.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
+        # The joins above load the type, candidate and user: no second, eager copy of each.
+        .options(
+            contains_eager(Milestone.type),
+            contains_eager(Milestone.profile).contains_eager(CandidateProfile.user),
+        )
     )
     if form.validate():
         status = form.status.data or "logged"
