@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, noload
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
@@ -528,6 +529,15 @@ def _month_starts(today: date, n: int) -> list[date]:
     return list(reversed(months))
 
 
+# The health page shows names, dates and counts: never the skills and languages that mentor and
+# candidate profiles otherwise load with them (three extra queries and much ORM work per list).
+_NO_LISTS = (
+    defaultload(MentorAssignment.mentor).noload(MentorProfile.skills),
+    defaultload(MentorAssignment.mentor).noload(MentorProfile.languages),
+    defaultload(MentorAssignment.profile).noload(CandidateProfile.languages),
+)
+
+
 def health(actor: User, pairs: list[MentorAssignment], today: date | None = None, *, limit: int = 50) -> Health:
     """The mentoring health of the programme. ``pairs`` is the page of active pairs to count
     sessions per month for; the other lists are capped at ``limit`` rows (a fixed query count)."""
@@ -554,11 +564,13 @@ def health(actor: User, pairs: list[MentorAssignment], today: date | None = None
         )
         .order_by(last_contact.c.last.asc().nulls_first(), MentorAssignment.started_at, MentorAssignment.id)
         .limit(limit)
+        .options(*_NO_LISTS)
     ).all()
     overdue_stmt = (
         select(ActionItem, MentorAssignment)
         .join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id)
         .where(MentorAssignment.status == "active", ActionItem.done_at.is_(None), ActionItem.due_on < today)
+        .options(*_NO_LISTS)
     )
     overdue_total = db.session.scalar(select(func.count()).select_from(overdue_stmt.subquery())) or 0
     overdue = [
@@ -570,6 +582,7 @@ def health(actor: User, pairs: list[MentorAssignment], today: date | None = None
         .where(MentorProfile.active_mentees >= MentorProfile.capacity)
         .order_by(func.lower(User.name), MentorProfile.id)
         .limit(limit)
+        .options(noload(MentorProfile.skills), noload(MentorProfile.languages))
     ).all()
     months = _month_starts(today, 6)
     per_month: dict[int, dict[date, int]] = {a.id: dict.fromkeys(months, 0) for a in pairs}
