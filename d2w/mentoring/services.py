@@ -531,7 +531,7 @@ def _month_starts(today: date, n: int) -> list[date]:
 
 # The health page shows names, dates and counts: never the skills and languages that mentor and
 # candidate profiles otherwise load with them (three extra queries and much ORM work per list).
-_NO_LISTS = (
+PAIR_LIST_OPTIONS = (
     defaultload(MentorAssignment.mentor).noload(MentorProfile.skills),
     defaultload(MentorAssignment.mentor).noload(MentorProfile.languages),
     defaultload(MentorAssignment.profile).noload(CandidateProfile.languages),
@@ -564,13 +564,13 @@ def health(actor: User, pairs: list[MentorAssignment], today: date | None = None
         )
         .order_by(last_contact.c.last.asc().nulls_first(), MentorAssignment.started_at, MentorAssignment.id)
         .limit(limit)
-        .options(*_NO_LISTS)
+        .options(*PAIR_LIST_OPTIONS)
     ).all()
     overdue_stmt = (
         select(ActionItem, MentorAssignment)
         .join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id)
         .where(MentorAssignment.status == "active", ActionItem.done_at.is_(None), ActionItem.due_on < today)
-        .options(*_NO_LISTS)
+        .options(*PAIR_LIST_OPTIONS)
     )
     overdue_total = db.session.scalar(select(func.count()).select_from(overdue_stmt.subquery())) or 0
     overdue = [

@@ -361,6 +361,7 @@ def health():
         .join(User, User.id == CandidateProfile.user_id)
         .where(MentorAssignment.status == "active")
         .order_by(func.lower(User.name), MentorAssignment.id)
+        .options(*services.PAIR_LIST_OPTIONS)
     )
     page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_template(
