@@ -7,7 +7,7 @@
   a check exactly ``valid_days`` old is no longer usable.
 * Moving to fit_checked needs a usable check; submitting needs one too and, when its band is
   poor, a staff override with a written reason.
-* A move's date is never in the future, nor before the previous step's date.
+* A move's date is never in the future, nor before the previous step's date, nor before 2000.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ BEFORE_SUBMISSION = ("considering", "fit_checked")
 MIN_OVERRIDE_REASON = 20
 MAX_OVERRIDE_REASON = 2000
 MAX_NOTE = 2000
+# The earliest date a step may carry (as for milestones and sessions): older ones are typing slips.
+EARLIEST_DATE = date(2000, 1, 1)
 
 
 def allowed_moves(status: str) -> tuple[str, ...]:
@@ -90,6 +92,8 @@ def date_problem(on: date | None, today: date, previous: date | None) -> str | N
     """A readable reason why a step cannot be dated ``on`` (None if it can)."""
     if on is None:
         return "Enter the date, for example 14/03/2026."
+    if on < EARLIEST_DATE:
+        return f"Enter a date from {EARLIEST_DATE.year} onwards."
     if on > today:
         return "The date cannot be in the future."
     if previous is not None and on < previous:

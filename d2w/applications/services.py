@@ -29,6 +29,7 @@ from d2w.cohorts.models import HOLDS_PLACE, Enrolment
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
+from d2w.core.templating import format_datetime
 from d2w.seatfit import services as seatfit
 from d2w.seatfit.models import SeatFitCheck
 from d2w.seats import queries as seat_queries
@@ -167,7 +168,17 @@ def last_step_on(application: Application) -> date | None:
     )
 
 
-def _no_check_message(to_status: str) -> str:
+WHAT_IF_MESSAGE = (
+    "The recent fit check of this seat used a different 2016 referendum vote from the one recorded on the "
+    "profile, so it cannot back the application. Run a check with the recorded vote."
+)
+
+
+def _no_check_message(to_status: str, application: Application | None = None, now: datetime | None = None) -> str:
+    if application is not None and seatfit.latest_valid_check(
+        application.profile_id, application.seat_id, now, any_stance=True
+    ):
+        return WHAT_IF_MESSAGE
     days = seatfit.valid_days()
     if to_status == "submitted":
         return f"An application can only be submitted with a fit check under {days} days old. Run a fit check first."
@@ -183,6 +194,18 @@ def _poor_message(actor: User) -> str:
     return (
         "The latest fit check for this seat is poor, so a member of the candidates department must review it "
         "and record an override before you can submit. Ask them, or run a fresh check if things have changed."
+    )
+
+
+def _stale_override_message(actor: User) -> str:
+    if policy.can_override(actor):
+        return (
+            "The fit check was run again after the override and it is poor: review it and record a new override "
+            "with your reason before it can be submitted."
+        )
+    return (
+        "The fit check was run again after the staff override and it is poor, so a member of the candidates "
+        "department must review it again and record a new override before you can submit."
     )
 
 
@@ -221,10 +244,12 @@ def move(
     if rules.needs_check(to_status):
         check = usable_check(application.profile_id, application.seat_id, now)
         if check is None:
-            raise DomainError(_no_check_message(to_status), field="to_status")
+            raise DomainError(_no_check_message(to_status, application, now), field="to_status")
     if to_status == "submitted":
-        block = rules.submission_block(check.band, application.override_at is not None)
+        block = rules.submission_block(check.band, override_covers(application, check))
         if block == "poor_without_override":
+            if application.override_at is not None:
+                raise DomainError(_stale_override_message(actor), field="to_status")
             raise DomainError(_poor_message(actor), field="to_status")
         checked_on = check.run_at.astimezone(LONDON).date()
         if on < checked_on:
@@ -273,13 +298,20 @@ def withdraw(
 # Overriding a poor fit
 
 
+def override_covers(application: Application, check: SeatFitCheck | None) -> bool:
+    """Whether the application's override was recorded after ``check`` was run: an override is a
+    review of the checks staff could see, never of a check run again later (with a changed vote,
+    say), which needs a review of its own."""
+    return application.override_at is not None and check is not None and check.run_at <= application.override_at
+
+
 def override_needed(application: Application, check: SeatFitCheck | None) -> bool:
     """Whether a staff override is what stands between this application and submission."""
     return (
         application.status in rules.BEFORE_SUBMISSION
-        and application.override_at is None
         and check is not None
         and check.band == "poor"
+        and not override_covers(application, check)
     )
 
 
@@ -299,16 +331,26 @@ def override(
         )
     if len(reason) > rules.MAX_OVERRIDE_REASON:
         raise DomainError(f"Keep the reason under {rules.MAX_OVERRIDE_REASON:,} characters.", field="reason")
-    if application.override_at is not None:
-        raise DomainError("This application already has an override.")
     if application.status not in rules.BEFORE_SUBMISSION:
         raise DomainError("Only an application that is not yet submitted can be overridden.")
     now = now or utcnow()
     check = usable_check(application.profile_id, application.seat_id, now)
+    if override_covers(application, check):
+        raise DomainError("This application already has an override.")
     if check is None:
+        if seatfit.latest_valid_check(application.profile_id, application.seat_id, now, any_stance=True):
+            raise DomainError(WHAT_IF_MESSAGE)
         raise DomainError(f"There is no fit check under {seatfit.valid_days()} days old to override. Run one first.")
     if check.band != "poor":
         raise DomainError("The latest fit check is not poor: there is nothing to override.")
+    if application.override_at is not None:
+        # The check was run again since the last override: this one replaces it, and keeps its words.
+        earlier_by = db.session.get(User, application.override_by_id)
+        reason += (
+            f"\n\nEarlier override, by {earlier_by.name if earlier_by else 'a staff member'} on "
+            f"{format_datetime(application.override_at, '%-d %B %Y')}, before the fit check was run again: "
+            f"{application.override_reason}"
+        )
     application.override_reason = reason
     application.override_by_id = actor.id
     application.override_at = now
@@ -337,21 +379,27 @@ def history(application: Application) -> list[ApplicationEvent]:
 
 
 def _band_columns(cutoff: datetime):
-    """The band of the newest usable check of the application's candidate and seat, the band
-    of the check it was submitted with, and the date of its latest step (correlated subqueries)."""
-    latest = (
-        select(SeatFitCheck.band)
-        .where(
-            SeatFitCheck.profile_id == Application.profile_id,
-            SeatFitCheck.seat_id == Application.seat_id,
-            SeatFitCheck.run_at > cutoff,
+    """The band of the newest usable check of the application's candidate and seat (and when it
+    was run), the band of the check it was submitted with, and the date of its latest step
+    (correlated subqueries)."""
+
+    def newest(column, label: str):
+        return (
+            select(column)
+            .where(
+                SeatFitCheck.profile_id == Application.profile_id,
+                SeatFitCheck.seat_id == Application.seat_id,
+                SeatFitCheck.run_at > cutoff,
+                seatfit.stance_usable(Application.profile_id),
+            )
+            .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+            .limit(1)
+            .correlate(Application)
+            .scalar_subquery()
+            .label(label)
         )
-        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
-        .limit(1)
-        .correlate(Application)
-        .scalar_subquery()
-        .label("band")
-    )
+
+    latest, checked_at = newest(SeatFitCheck.band, "band"), newest(SeatFitCheck.run_at, "checked_at")
     recorded = (
         select(SeatFitCheck.band)
         .where(SeatFitCheck.id == Application.fit_check_id)
@@ -366,7 +414,7 @@ def _band_columns(cutoff: datetime):
         .scalar_subquery()
         .label("since")
     )
-    return latest, recorded, since
+    return latest, recorded, since, checked_at
 
 
 @dataclass
@@ -378,6 +426,13 @@ class Row:
     band: str | None  # the newest usable check's band (None: no usable check)
     recorded_band: str | None  # the band of the check it was submitted with
     since: date | None  # the date of its latest step
+    checked_at: datetime | None = None  # when the newest usable check was run
+
+    @property
+    def overridden(self) -> bool:
+        """Whether the override covers the newest usable check (see ``override_covers``)."""
+        at = self.application.override_at
+        return at is not None and self.checked_at is not None and self.checked_at <= at
 
     @property
     def shown_band(self) -> str | None:
@@ -388,20 +443,22 @@ class Row:
 
     @property
     def next_step(self) -> str:
-        return rules.next_step(self.application.status, self.band, self.application.override_at is not None)
+        return rules.next_step(self.application.status, self.band, self.overridden)
 
 
 def _rows(result) -> list[Row]:
-    return [Row(app, name, band, recorded, since) for app, name, band, recorded, since in result]
+    return [
+        Row(app, name, band, recorded, since, checked_at) for app, name, band, recorded, since, checked_at in result
+    ]
 
 
 def list_statement(base: Select | None = None, *, now: datetime | None = None) -> Select:
     """Applications with the candidate's name, bands and date of the latest step, with the seat
     joined (so lists can sort and filter on it). ``base`` is a policy's ``visible_applications``."""
-    latest, recorded, since = _band_columns(check_cutoff(now))
+    latest, recorded, since, checked_at = _band_columns(check_cutoff(now))
     stmt = base if base is not None else select(Application)
     return (
-        stmt.add_columns(User.name.label("candidate"), latest, recorded, since)
+        stmt.add_columns(User.name.label("candidate"), latest, recorded, since, checked_at)
         .join(Seat, Seat.id == Application.seat_id)
         .join(CandidateProfile, CandidateProfile.id == Application.profile_id)
         .join(User, User.id == CandidateProfile.user_id)

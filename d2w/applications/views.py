@@ -247,7 +247,7 @@ def _render_detail(application: Application, *, move_form=None, override_form=No
     override_form.version.data = str(application.version)
     block = None
     if application.status in rules.BEFORE_SUBMISSION:
-        block = rules.submission_block(check.band if check else None, application.override_at is not None)
+        block = rules.submission_block(check.band if check else None, services.override_covers(application, check))
     return (
         render_template(
             "applications/detail.html",
@@ -261,6 +261,9 @@ def _render_detail(application: Application, *, move_form=None, override_form=No
             valid_days=services.valid_days(),
             can_edit=policy.can_edit_application(actor, application) and application.is_open,
             can_override=policy.can_override(actor) and services.override_needed(application, check),
+            # Whether the override covers the newest check (the "Next step" line should use this
+            # rather than ``a.override_at is not none``).
+            overridden=services.override_covers(application, check),
             move_form=move_form,
             override_form=override_form,
         ),

@@ -228,7 +228,12 @@ def _svg(kind: str, uid: str, width: float, height: float, title: str, desc: str
         f"{_attrs(role='img', aria_labelledby=title_id, aria_describedby=desc_id)}"
         f"{_attrs(font_family=FONT, font_size=FONT_SIZE, fill=INK)}>"
     )
-    parts = [head, _el("title", str(escape(title)), id=title_id), _el("desc", str(escape(desc)), id=desc_id)]
+    # str() first: text that arrives as Markup (already "safe") is still escaped, never trusted.
+    parts = [
+        head,
+        _el("title", str(escape(str(title))), id=title_id),
+        _el("desc", str(escape(str(desc))), id=desc_id),
+    ]
     parts.extend(body)
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every label and value above went through escape()
@@ -588,7 +593,7 @@ def scatter_chart(
     body.append(
         _el(
             "text",
-            str(escape(x_label)),
+            str(escape(str(x_label))),
             x=float(plot_left + plot_w / 2),
             y=float(plot_bottom + 36),
             text_anchor="middle",
@@ -599,7 +604,7 @@ def scatter_chart(
     body.append(
         _el(
             "text",
-            str(escape(y_label)),
+            str(escape(str(y_label))),
             x=12.0,
             y=mid_y,
             text_anchor="middle",

@@ -4,8 +4,9 @@
   with a fixed number of queries per batch, and written out batch by batch, so a large programme
   never sits in memory and a batch costs the same however far into the file it is.
 * Safe in a spreadsheet: UTF-8 with a byte-order mark (Excel then reads accents correctly), CRLF
-  line ends, RFC 4180 quoting, and every cell neutralised by ``core.csvio.safe_cell`` (a cell
-  starting with =, +, -, @, a tab or a carriage return gets a leading apostrophe).
+  line ends, RFC 4180 quoting, and every cell neutralised by ``export_cell`` (a cell starting with
+  =, +, -, @, a tab or a carriage return, or with one of these signs after blanks or in full
+  width, gets a leading apostrophe).
 * Audited: ``prepare`` counts the rows and records one ``export.<kind>`` event naming the row
   count and the filter, never a value. Self-declared answers (ethnic group, date of birth,
   referendum vote) are in the candidates export only when asked for, and that download is
@@ -59,17 +60,33 @@ SELF_DECLARED_HEADER = ("Ethnic group", "Date of birth", "2016 EU referendum vot
 # Writing CSV as a stream
 
 
+# A formula can hide behind leading blanks or line breaks (" =HYPERLINK(...)", "\n=1+1"), or be
+# typed with full-width signs that some spreadsheets read as their ASCII twins.
+_BLANKS = " \t\r\n\x0b\x0c\u00a0\u2007\u202f\u3000"
+_FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def export_cell(value: object) -> str:
+    """``core.csvio.safe_cell``, and also a cell whose first visible character starts a formula
+    (after blanks or line breaks, or in its full-width form) gets the leading apostrophe."""
+    text = safe_cell(value)
+    if not text.startswith("'") and text.lstrip(_BLANKS).startswith(_FORMULA_SIGNS):
+        return "'" + text
+    return text
+
+
 def stream_csv(
     header: Sequence[str], rows: Iterable[Sequence[object]], *, rows_per_chunk: int = 200
 ) -> Iterator[bytes]:
-    """The streaming twin of ``core.csvio.write_csv``: the same bytes, a chunk at a time."""
+    """The streaming twin of ``core.csvio.write_csv``: the same bytes, a chunk at a time (with
+    the stricter ``export_cell``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow([safe_cell(h) for h in header])
+    writer.writerow([export_cell(h) for h in header])
     pending = 0
     for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
+        writer.writerow([export_cell(cell) for cell in row])
         pending += 1
         if pending >= rows_per_chunk:
             yield buffer.getvalue().encode("utf-8")

@@ -3,6 +3,7 @@
     flask d2w report portfolio CANDIDATE -o FILE [--include ethnic_group ...]
     flask d2w report cohort COHORT -o FILE
     flask d2w report portfolios COHORT -o DIR
+    flask d2w report clean-up
 
 CANDIDATE is an e-mail address or a candidate profile id; COHORT is a cohort id or its exact
 name. Every PDF made is audited (with no acting user); self-declared answers go into a portfolio
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
@@ -23,7 +25,7 @@ from d2w.candidates.choices import SENSITIVE_FIELDS
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import Cohort
 from d2w.core.extensions import db
-from d2w.reports import contexts, services
+from d2w.reports import contexts, jobs, services
 
 
 @click.group("report")
@@ -140,3 +142,12 @@ def portfolios(cohort: str, output: Path):
         click.echo(f"  {path.name} ({time.perf_counter() - one:.2f} s)")
     db.session.commit()
     click.echo(f"Wrote {len(ids)} portfolio(s) of {found.name} to {output} in {time.perf_counter() - started:.2f} s.")
+
+
+@report_cli.command("clean-up")
+@with_appcontext
+def clean_up():
+    """Delete report PDFs older than a day and mark lost jobs as failed (daily, from cron: the
+    web process also does this, but only after it renders a report)."""
+    removed = jobs.maybe_clean_up(current_app._get_current_object(), force=True)
+    click.echo(f"Deleted {removed} old report file(s).")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import tempfile
 import threading
@@ -51,9 +52,17 @@ def reports_dir(app: Flask) -> Path:
     return folder
 
 
-def path_of(app: Flask, job: ReportJob) -> Path | None:
-    """The stored PDF of a finished job, if it is still there."""
-    if job.status != "done" or not job.stored_name:
+# What ``store`` names a file: 24 random bytes, URL-safe base64, and ".pdf".
+STORED_NAME = re.compile(r"[A-Za-z0-9_-]{32}\.pdf")
+
+
+def path_of(app: Flask, job: ReportJob, now: datetime | None = None) -> Path | None:
+    """The stored PDF of a finished job, if it is still there and under a day old (the hourly
+    cleanup may not have run yet: an older file is never served). Only a name ``store`` could
+    have made is looked up, so no stored value can point outside the reports folder."""
+    if job.status != "done" or not job.stored_name or not STORED_NAME.fullmatch(job.stored_name):
+        return None
+    if job.created_at is not None and job.created_at <= (now or utcnow()) - KEEP_FOR:
         return None
     path = reports_dir(app) / job.stored_name
     return path if path.is_file() else None

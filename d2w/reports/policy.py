@@ -55,12 +55,19 @@ def seatfit_checks(actor: User) -> Select:
 
 
 def visible_jobs(actor: User) -> Select:
-    """Report jobs the actor may follow and download: their own; staff, every one."""
+    """Report jobs the actor may follow and download: staff, every one; a candidate, the ones
+    they asked for that they may still ask for now (their own portfolio). A job someone asked
+    for while they were staff is not theirs to open once their role changes."""
     stmt = select(ReportJob)
     if is_staff(actor):
         return stmt
-    if actor and actor.is_authenticated:
-        return stmt.where(ReportJob.requested_by_id == actor.id)
+    if _is_candidate(actor):
+        own_profile = select(CandidateProfile.id).where(CandidateProfile.user_id == actor.id)
+        return stmt.where(
+            ReportJob.requested_by_id == actor.id,
+            ReportJob.kind == "portfolio",
+            ReportJob.subject_id.in_(own_profile),
+        )
     return stmt.where(false())
 
 

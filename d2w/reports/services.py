@@ -78,22 +78,36 @@ def download_name(kind: str, name: str, when: datetime | None = None) -> str:
 
 # A person may have this many reports waiting or being made at once: the worker pool is small.
 MAX_PENDING_PER_PERSON = 3
+# Everyone together: the pool's queue is bounded, however many people ask at once.
+MAX_PENDING_TOTAL = 20
+# Finished PDFs are kept for a day: a person asking again and again must not fill the disk.
+MAX_PER_HOUR_PER_PERSON = 30
 PENDING_FOR = timedelta(minutes=15)  # older unfinished jobs are lost (see jobs.STALE_AFTER)
 
 
 def _check_not_flooding(actor: User, now: datetime | None = None) -> None:
     now = now or utcnow()
+    # Two requests of one person at the same moment are counted one after the other
+    # (PostgreSQL locks the person's row until the commit; SQLite has one writer anyway).
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+    unfinished = (ReportJob.status.in_(("queued", "running")), ReportJob.created_at > now - PENDING_FOR)
     pending = db.session.scalar(
-        select(func.count())
-        .select_from(ReportJob)
-        .where(
-            ReportJob.requested_by_id == actor.id,
-            ReportJob.status.in_(("queued", "running")),
-            ReportJob.created_at > now - PENDING_FOR,
-        )
+        select(func.count()).select_from(ReportJob).where(ReportJob.requested_by_id == actor.id, *unfinished)
     )
     if pending >= MAX_PENDING_PER_PERSON:
         raise DomainError(f"You already have {pending} reports being made. Wait for one to finish, then ask again.")
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(ReportJob)
+        .where(ReportJob.requested_by_id == actor.id, ReportJob.created_at > now - timedelta(hours=1))
+    )
+    if recent >= MAX_PER_HOUR_PER_PERSON:
+        raise DomainError(
+            f"You have asked for {recent} reports in the last hour. Use the ones already made, or ask again later."
+        )
+    everyone = db.session.scalar(select(func.count()).select_from(ReportJob).where(*unfinished))
+    if everyone >= MAX_PENDING_TOTAL:
+        raise DomainError("Many reports are being made just now. Try again in a few minutes.")
 
 
 def request_portfolio(actor: User, profile: CandidateProfile, include) -> ReportJob:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import io
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 
 from d2w.audit import services as audit
 from d2w.auth.policy import is_staff
@@ -23,7 +25,7 @@ from d2w.cohorts.models import Cohort
 from d2w.core.access import acting_user, roles
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError, Forbidden
-from d2w.core.extensions import db
+from d2w.core.extensions import db, limiter
 from d2w.reports import jobs, policy, services
 from d2w.reports.forms import CohortReportForm, PortfolioForm
 from d2w.reports.models import ReportJob
@@ -34,6 +36,8 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 # htmx stops polling when a poll answers 286 (and still shows the answer).
 STOP_POLLING = 286
 RECENT_JOBS = 5
+# A seat-fit PDF is rendered in the request that asks for it: a person may ask this often.
+SEATFIT_PDF_LIMIT = "20 per minute"
 
 
 def _app():
@@ -125,8 +129,15 @@ def cohort(cohort_id: int):
     return render_template("reports/cohort.html", form=form, cohort=cohort, recent=_recent("cohort", cohort.id)), status
 
 
+def _per_person() -> str:
+    """Rate-limit key: the signed-in person (several people may share one address)."""
+    user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+    return f"user:{user_id}" if user_id else f"addr:{get_remote_address()}"
+
+
 @bp.route("/seat-fit/<int:check_id>")
 @roles("staff", "candidate")
+@limiter.limit(SEATFIT_PDF_LIMIT, key_func=_per_person)
 def seatfit(check_id: int):
     actor = acting_user()
     check = db.session.scalar(policy.seatfit_checks(actor).where(SeatFitCheck.id == check_id))

@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
@@ -169,6 +169,45 @@ def _check_stance(stance: str | None) -> str | None:
     return stance
 
 
+# The same person running the same check again this soon, with the same inputs and the same
+# outcome, gets the check already saved.
+DUPLICATE_WINDOW = timedelta(seconds=60)
+
+
+def _same_recent_check(
+    actor: User,
+    profile: CandidateProfile,
+    seat: Seat,
+    candidate: engine.CandidateFacts,
+    t: engine.Thresholds,
+    result: engine.FitResult,
+) -> SeatFitCheck | None:
+    check = db.session.scalar(
+        select(SeatFitCheck)
+        .where(
+            SeatFitCheck.profile_id == profile.id,
+            SeatFitCheck.seat_id == seat.id,
+            SeatFitCheck.run_by_id == actor.id,
+            SeatFitCheck.run_at > utcnow() - DUPLICATE_WINDOW,
+        )
+        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+        .limit(1)
+    )
+    if check is None:
+        return None
+    inputs = (candidate.stance, candidate.home_region, candidate.home_borough, t.party, len(candidate.ties))
+    outcome = (t.describe(), result.band, result.score, "\n".join(result.warnings))
+    saved = (check.stance, check.home_region, check.home_borough, check.party, check.ties_count)
+    saved_outcome = (check.thresholds, check.band, check.score, check.warnings)
+    factors = [
+        (f.name, f.score, f.reason, "\n".join(f"{a}: {b}" for a, b in f.figures), f.warning) for f in result.factors
+    ]
+    saved_factors = [(f.name, f.score, f.reason, f.figures, f.warning) for f in check.factors]
+    if (inputs, outcome, factors) == (saved, saved_outcome, saved_factors):
+        return check
+    return None
+
+
 def run_check(actor: User, profile: CandidateProfile, seat: Seat, stance: str | None = None) -> SeatFitCheck:
     """Run a check for a candidate and a seat and save it with the inputs it used.
 
@@ -180,6 +219,9 @@ def run_check(actor: User, profile: CandidateProfile, seat: Seat, stance: str | 
     seat_fact, medians = facts_for_seat(seat)
     t = thresholds()
     result = engine.check(candidate, seat_fact, t, medians)
+    same = _same_recent_check(actor, profile, seat, candidate, t, result)
+    if same is not None:
+        return same  # a double-click (or a resubmitted form) saves and audits one check, not two
     saved = SeatFitCheck(
         profile_id=profile.id,
         seat_id=seat.id,
@@ -217,19 +259,51 @@ def valid_days() -> int:
     return int(current_app.config.get("SEATFIT_CHECK_VALID_DAYS", 90))
 
 
-def latest_valid_check(profile_id: int, seat_id: int, now: datetime | None = None) -> SeatFitCheck | None:
-    """The newest check of this candidate and seat younger than SEATFIT_CHECK_VALID_DAYS."""
-    now = now or utcnow()
-    return db.session.scalar(
-        select(SeatFitCheck)
-        .where(
-            SeatFitCheck.profile_id == profile_id,
-            SeatFitCheck.seat_id == seat_id,
-            SeatFitCheck.run_at > now - timedelta(days=valid_days()),
-        )
-        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
-        .limit(1)
+# A declared vote binds the checks an application may use: a check run with another stance (the
+# form's "check against" choice) is a what-if, never the check a seat is applied for with.
+# "Prefer not to say" and no answer bind nothing.
+BINDING_STANCES = ("leave", "remain", "did_not_vote")
+
+
+def declared_stance_sql(profile_id) -> ColumnElement:
+    """The candidate's declared 2016 vote as a scalar subquery ("unknown" without an answer).
+    ``profile_id`` is an id or a column (e.g. ``Application.profile_id``) to correlate with."""
+    return func.coalesce(
+        select(SensitiveAnswer.value)
+        .where(SensitiveAnswer.profile_id == profile_id, SensitiveAnswer.field == "eu_ref_vote")
+        .correlate_except(SensitiveAnswer)
+        .scalar_subquery(),
+        "unknown",
     )
+
+
+def stance_usable(profile_id) -> ColumnElement:
+    """SQL: the check's stance may back an application of this candidate (see BINDING_STANCES)."""
+    declared = declared_stance_sql(profile_id)
+    return or_(declared.not_in(BINDING_STANCES), SeatFitCheck.stance == declared)
+
+
+def stance_binds(declared: str, check_stance: str) -> bool:
+    """Python twin of ``stance_usable``: whether a check with ``check_stance`` may back an
+    application of a candidate who declared ``declared``."""
+    return declared not in BINDING_STANCES or check_stance == declared
+
+
+def latest_valid_check(
+    profile_id: int, seat_id: int, now: datetime | None = None, *, any_stance: bool = False
+) -> SeatFitCheck | None:
+    """The newest check of this candidate and seat younger than SEATFIT_CHECK_VALID_DAYS that
+    may back an application: run with the candidate's declared vote when they declared one
+    (``any_stance`` drops that rule, to tell a what-if check from no check at all)."""
+    now = now or utcnow()
+    stmt = select(SeatFitCheck).where(
+        SeatFitCheck.profile_id == profile_id,
+        SeatFitCheck.seat_id == seat_id,
+        SeatFitCheck.run_at > now - timedelta(days=valid_days()),
+    )
+    if not any_stance:
+        stmt = stmt.where(stance_usable(profile_id))
+    return db.session.scalar(stmt.order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc()).limit(1))
 
 
 def is_current(check: SeatFitCheck, now: datetime | None = None) -> bool:

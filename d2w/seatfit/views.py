@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from d2w.audit import services as audit
+from d2w.auth.policy import is_staff
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.core.access import acting_user, roles
@@ -38,6 +40,16 @@ def _profile_for(actor, raw_id: str | None) -> CandidateProfile:
 
 def _stance_arg(raw: str | None) -> str | None:
     return raw if raw in STANCE_VALUES else None
+
+
+def _audit_stance_seen(actor, profile: CandidateProfile, stance: str | None) -> None:
+    """A staff member is shown a candidate's 2016 referendum vote (a political opinion, UK GDPR
+    special category data): audited like every other staff read of a self-declared answer, with
+    no value in the entry. Committed here: the page only reads."""
+    if not is_staff(actor) or stance in (None, "unknown"):
+        return
+    audit.record(actor, "sensitive.viewed", profile, summary="referendum vote, shown on a seat-fit page")
+    db.session.commit()
 
 
 @bp.route("/")
@@ -99,6 +111,7 @@ def new():
                 db.session.commit()
                 return redirect(url_for("seatfit.detail", check_id=saved.id))
     declared = services.declared_stance(profile)
+    _audit_stance_seen(actor, profile, declared)
     return render_template(
         "seatfit/new.html",
         form=form,
@@ -124,11 +137,15 @@ def _get_check(check_id: int) -> tuple[SeatFitCheck, CandidateProfile]:
 @roles("staff", "candidate")
 def detail(check_id: int):
     check, profile = _get_check(check_id)
+    _audit_stance_seen(acting_user(), profile, check.stance)
     return render_template(
         "seatfit/detail.html",
         check=check,
         profile=profile,
         current=services.is_current(check),
+        # False for a what-if check (run against a vote other than the one on the profile): it
+        # cannot back an application however new it is (see services.BINDING_STANCES).
+        backs_applications=services.stance_binds(services.declared_stance(profile), check.stance),
         valid_days=services.valid_days(),
         band_labels=engine.BAND_LABELS,
         stance_labels=engine.STANCE_LABELS,
@@ -168,6 +185,8 @@ def rank(profile_id: int):
     number = parse_page(request.args.get("page"))
     start = (number - 1) * RANK_PAGE_SIZE
     page = Page(items=ranked[start : start + RANK_PAGE_SIZE], page=number, per_page=RANK_PAGE_SIZE, total=len(ranked))
+    declared = services.declared_stance(profile)
+    _audit_stance_seen(actor, profile, declared)
     return render_template(
         "seatfit/rank.html",
         profile=profile,
@@ -177,7 +196,7 @@ def rank(profile_id: int):
         form=form,
         stance=stance or "",
         stance_choices=STANCE_CHOICES,
-        declared=engine.STANCE_LABELS[services.declared_stance(profile)],
+        declared=engine.STANCE_LABELS[declared],
         band=band if band in engine.BANDS else "",
         counts=counts,
         band_labels=engine.BAND_LABELS,
@@ -203,6 +222,8 @@ def compare():
     seats.sort(key=lambda s: ids.index(s.id))
     stance = _stance_arg(request.args.get("stance"))
     results = services.compare(actor, profile, seats, stance) if seats else []
+    if results and stance is None:  # the referendum factor speaks of the declared vote
+        _audit_stance_seen(actor, profile, services.declared_stance(profile))
     return render_template(
         "seatfit/compare.html",
         profile=profile,

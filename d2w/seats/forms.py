@@ -98,4 +98,4 @@ class AnalysisForm(FlaskForm):
             raise ValidationError("Enter the BME share as a number from 0 to 100.") from None
         if not math.isfinite(value) or not 0 <= value <= 100:
             raise ValidationError("Enter the BME share as a number from 0 to 100.")
-        self.threshold = value
+        self.threshold = value + 0.0  # -0 becomes 0: never shown as "-0%"

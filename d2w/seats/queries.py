@@ -120,7 +120,7 @@ def _parse_pct(raw: str, what: str) -> tuple[float | None, str | None]:
         return None, f"Enter the {what} as a number from 0 to 100."
     if not math.isfinite(value) or not 0 <= value <= 100:
         return None, f"Enter the {what} as a number from 0 to 100."
-    return value, None
+    return value + 0.0, None  # -0 becomes 0: never shown as "-0"
 
 
 def parse_filters(args: Mapping[str, str]) -> SeatFilters:
