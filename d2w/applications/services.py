@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
@@ -523,22 +523,30 @@ class Column:
 
 def board(actor: User, filters: BoardFilters, per_column: int, counts: Mapping[str, int]) -> list[Column]:
     """The board: a column per status with its count and up to ``per_column`` applications, the
-    most recently changed first (one query whatever the number of applications)."""
-    rank = (
-        func.row_number()
-        .over(partition_by=Application.status, order_by=(Application.updated_at.desc(), Application.id.desc()))
-        .label("rank")
-    )
-    ranked = filtered(
-        policy.visible_applications(actor)
-        .with_only_columns(Application.id, rank)
-        .join(Seat, Seat.id == Application.seat_id),
-        filters,
-    ).subquery()
+    most recently changed first. One query whatever the number of applications: the newest ids of
+    each status (each an indexed ``LIMIT`` on status and time), then those rows."""
+    newest = []
+    for status in STATUS_VALUES:
+        if not counts.get(status):
+            continue
+        ids = (
+            filtered(
+                policy.visible_applications(actor)
+                .with_only_columns(Application.id)
+                .join(Seat, Seat.id == Application.seat_id)
+                .where(Application.status == status),
+                filters,
+            )
+            .order_by(Application.updated_at.desc(), Application.id.desc())
+            .limit(per_column)
+            .subquery()
+        )
+        newest.append(select(ids.c.id))
+    if not newest:
+        return [Column(s, STATUS_LABELS[s], counts.get(s, 0), []) for s in STATUS_VALUES]
     stmt = (
         list_statement()
-        .join(ranked, ranked.c.id == Application.id)
-        .where(ranked.c.rank <= per_column)
+        .where(Application.id.in_(union_all(*newest)))
         .order_by(Application.updated_at.desc(), Application.id.desc())
     )
     by_status: dict[str, list[Row]] = {s: [] for s in STATUS_VALUES}
