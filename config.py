@@ -132,6 +132,9 @@ class Config:
     # Reports and dashboards: any breakdown by ethnic group or age shows counts under this as
     # "fewer than N", and percentages only when the base is at least N.
     SMALL_NUMBER_THRESHOLD = 10
+    # Seconds the dashboard's and the engagement progress page's programme-wide totals may be
+    # old (each worker keeps its own copy; 0: always computed afresh).
+    AGGREGATE_CACHE_SECONDS = 60
     # PDF reports: where finished PDFs are kept for a day (empty: instance/reports), and whether a
     # report job renders inside the request (tests) instead of in the background thread pool.
     REPORTS_DIR = ""
@@ -160,6 +163,7 @@ class TestingConfig(Config):
     ARGON2_PARALLELISM = 1
     BASE_URL = "http://localhost"
     SEATFIT_FACTS_CACHE_SECONDS = 0
+    AGGREGATE_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

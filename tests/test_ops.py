@@ -259,3 +259,25 @@ def test_demo_programme_with_seat_data_has_checks_and_applications(seat_data, ap
         }
         assert by_seat["Ealing Central and Acton"].override_reason
         print(sorted(checks))
+
+
+def test_aggregate_cache_keeps_a_value_for_its_age_and_is_off_at_zero(app):
+    from d2w.core import cache
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    with app.app_context():
+        cache.clear()
+        assert app.config["AGGREGATE_CACHE_SECONDS"] == 0  # tests always see fresh figures
+        assert cache.aggregate(("k",), compute) == 1 and cache.aggregate(("k",), compute) == 2
+        app.config["AGGREGATE_CACHE_SECONDS"] = 60
+        assert cache.aggregate(("k",), compute) == 3
+        assert cache.aggregate(("k",), compute) == 3  # kept
+        assert cache.aggregate(("other",), compute) == 4  # another key
+        cache.clear()
+        assert cache.aggregate(("k",), compute) == 5
+        cache.clear()

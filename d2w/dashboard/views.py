@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
 
-from d2w.core import charts
+from d2w.core import cache, charts
 from d2w.core.access import acting_user, roles
 from d2w.core.db import utcnow
 from d2w.core.errors import Forbidden
@@ -98,10 +98,19 @@ def index():
     today = rules.to_london(utcnow()).date()
     try:
         data = {
-            "funnel": services.funnel(filters),
-            "attendance": services.attendance_by_month(filters, today=today),
-            "milestones": services.milestone_totals(filters),
-            "applications": services.applications_by_status(filters),
+            # Programme-wide aggregates may be a minute old (AGGREGATE_CACHE_SECONDS); the
+            # breakdowns by self-declared answers are read fresh, with their policy check.
+            "funnel": cache.aggregate(("dashboard.funnel", filters), lambda: services.funnel(filters)),
+            "attendance": cache.aggregate(
+                ("dashboard.attendance", filters, today),
+                lambda: services.attendance_by_month(filters, today=today),
+            ),
+            "milestones": cache.aggregate(
+                ("dashboard.milestones", filters), lambda: services.milestone_totals(filters)
+            ),
+            "applications": cache.aggregate(
+                ("dashboard.applications", filters), lambda: services.applications_by_status(filters)
+            ),
             "breakdowns": services.breakdowns(actor, filters, threshold=threshold, today=today),
         }
     except Forbidden:

@@ -14,6 +14,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
+from d2w.core import cache
 from d2w.core.access import acting_user, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
@@ -483,10 +484,12 @@ def cohort_progress(cohort_id: int):
 @roles("staff")
 def progress():
     cohorts = list(db.session.scalars(select(Cohort).order_by(Cohort.intake_start.desc(), func.lower(Cohort.name))))
-    totals = services.cohort_totals(c.id for c in cohorts)
+    ids = tuple(c.id for c in cohorts)
+    # Totals over every verified milestone: may be a minute old (AGGREGATE_CACHE_SECONDS).
+    totals = cache.aggregate(("engagement.cohort_totals", ids), lambda: services.cohort_totals(ids))
     return render_template(
         "engagement/progress.html",
         cohorts=cohorts,
         totals=totals,
-        programme=services.programme_totals(),
+        programme=cache.aggregate(("engagement.programme_totals",), services.programme_totals),
     )
