@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context
 
 from d2w.cohorts.models import Cohort
+from d2w.core import cache
 from d2w.core.access import acting_user, roles
 from d2w.core.db import utcnow
 from d2w.core.errors import Forbidden
@@ -41,7 +42,12 @@ def index():
             status = 400
     candidates_form = CandidatesExportForm(formdata=None)
     candidates_form.cohort.data = str(cohort_id) if cohort_id else ""
-    counts = {name: kind.count(cohort_id) for name, kind in services.KINDS.items()}
+    # Row counts shown beside each export may be a minute old (AGGREGATE_CACHE_SECONDS); a
+    # download always counts afresh for its audit entry.
+    counts = cache.aggregate(
+        ("exports.counts", cohort_id),
+        lambda: {name: kind.count(cohort_id) for name, kind in services.KINDS.items()},
+    )
     return render_template(
         "exports/index.html",
         form=form,
