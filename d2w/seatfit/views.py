@@ -150,7 +150,6 @@ def detail(check_id: int):
         band_labels=engine.BAND_LABELS,
         stance_labels=engine.STANCE_LABELS,
         party_name=engine.party_name,
-        has_endpoint=lambda name: name in current_app.view_functions,
     )
 
 
