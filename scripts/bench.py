@@ -480,7 +480,7 @@ def _time_call(fn: Callable, runs: int) -> list[float]:
     return samples
 
 
-def in_process(url: str, log: Callable[[str], None]) -> dict:
+def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, int] = (None, 0)) -> dict:
     """Subjects, page paths, query counts and the timed operations, from one in-process app."""
     import sqlalchemy as sa
     from flask import url_for
@@ -564,6 +564,8 @@ def in_process(url: str, log: Callable[[str], None]) -> dict:
             out["status"][r.page.key] = response.status_code
             out["bytes"][r.page.key] = len(response.data)
             out["profile"][r.page.key] = {"request_ms": round(total_ms, 1), **sql}
+            if profile[1] and (profile[0] is None or re.search(profile[0], r.page.key)):
+                profile_page(client, r, profile[1])
         for key, path in BASELINES:
             anon = app.test_client()
             anon.get(path)
@@ -574,10 +576,35 @@ def in_process(url: str, log: Callable[[str], None]) -> dict:
         sa.event.remove(engine, "before_cursor_execute", probe.before)
         sa.event.remove(engine, "after_cursor_execute", probe.after)
 
-    out["timings"] = timed_operations(app, subjects, clients, endpoint_args, log)
+    # a profiling run is about pages: it skips the timed operations (a minute of PDFs)
+    out["timings"] = {} if profile[1] else timed_operations(app, subjects, clients, endpoint_args, log)
     with app.app_context():
         db.engine.dispose()
     return out
+
+
+def profile_page(client, r, runs: int) -> None:
+    """``--profile N``: N requests of one page under cProfile; prints where the time goes and
+    keeps the figures in instance/bench/profile-<page>.prof (for snakeviz or pstats)."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for _ in range(runs):
+        client.get(r.path)
+    profiler.disable()
+    per_request = (time.perf_counter() - started) * 1000 / runs
+    name = re.sub(r"[^a-z0-9]+", "-", r.page.key.lower()).strip("-")
+    profiler.dump_stats(BENCH_DIR / f"profile-{name}.prof")
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
+    print(f"\n== profile of {r.page.key} ({r.path}): {runs} requests, {per_request:.2f} ms each under cProfile")
+    print(out.getvalue())
 
 
 def timed_operations(app, subjects: dict, clients: dict, endpoint_args: dict, log) -> dict:
@@ -892,7 +919,7 @@ def run(args: argparse.Namespace) -> dict:
         meta["prepare"] = prepare_database(url, args.scale, args.seed)
 
     log("== in process: query counts and timed operations")
-    measured = in_process(url, log)
+    measured = in_process(url, log, (args.only, args.profile))
     meta["rows"] = measured["rows"]
     resolved = [r for r in measured["resolved"] if not args.only or re.search(args.only, r.page.key)]
 
@@ -1010,6 +1037,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="use the database as it is (no rebuild)")
     parser.add_argument("--no-load", action="store_true", help="in-process figures only: no gunicorn, no wrk")
     parser.add_argument("--only", help="a regular expression: drive only the pages whose name matches")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="profile N in-process requests of each page (of --only's, if given) with cProfile",
+    )
     parser.add_argument("--password", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", help="where to write the JSON (default instance/bench/results-<db>.json)")
     args = parser.parse_args(argv)
