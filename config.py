@@ -40,7 +40,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
     SESSION_IDLE_MINUTES = 120
-    SESSION_MAX_HOURS = 12
+    SESSION_MAX_HOURS = 12  # also the cookie's lifetime (PERMANENT_SESSION_LIFETIME, set from it)
+    # The server-side session tracks idleness, so the cookie is not signed and sent again on every
+    # response: it is written at sign-in (and when the session's contents change) and lapses when
+    # the server-side session's hard limit does.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     # Forms
     WTF_CSRF_ENABLED = True

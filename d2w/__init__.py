@@ -6,6 +6,7 @@ questions. Use the ``flask`` CLI (``flask db upgrade``, ``flask d2w ...``) for t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -37,6 +38,7 @@ def create_app(config: str | type[Config] | None = None, overrides: dict | None 
         static_folder=str(ROOT / "static"),
     )
     app.config.update(settings)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
     # Ids in URLs fit the database's integer: a larger number is simply "not found".
     app.url_map.converters["int"] = BoundedInt
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -83,6 +85,10 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
+    # Sessions live on the server (auth.load_session checks them on every request); Flask-Login's
+    # own "session protection" would only hash the address and browser on each request and
+    # rewrite the cookie once to mark it not fresh, and nothing here asks for freshness.
+    login_manager.session_protection = None
 
     from d2w.auth.views import load_user_from_session
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from d2w.audit import services as audit
 from d2w.auth.models import AuthToken, LoginThrottle, TokenPurpose, User, UserSession
@@ -119,21 +119,26 @@ def load_session(raw: str | None) -> LoadedSession | None:
     if not raw or not isinstance(raw, str):
         return None
     now = utcnow()
-    row = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _hash_token(raw))
-    ).first()
+    row = db.session.execute(_SESSION_BY_TOKEN, {"token_hash": _hash_token(raw)}).first()
     if row is None:
         return None
-    us, user = row
+    session_id, revoked_at, expires_at, last_seen_at, user = row
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    if us.revoked_at is not None or us.expires_at <= now or us.last_seen_at + idle <= now or not user.active:
+    if revoked_at is not None or expires_at <= now or last_seen_at + idle <= now or not user.active:
         return None
-    if now - us.last_seen_at > timedelta(seconds=60):
+    if now - last_seen_at > timedelta(seconds=60):
         with db.engine.begin() as conn:
-            conn.execute(update(UserSession).where(UserSession.id == us.id).values(last_seen_at=now))
-    return LoadedSession(user=user, session_id=us.id)
+            conn.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+    return LoadedSession(user=user, session_id=session_id)
+
+
+# Every request asks this, so the statement is built once: the session's times (not the whole
+# row) and its user, by the token's hash.
+_SESSION_BY_TOKEN = (
+    select(UserSession.id, UserSession.revoked_at, UserSession.expires_at, UserSession.last_seen_at, User)
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
 
 
 def end_session(raw: str | None, *, actor: User | None) -> None:

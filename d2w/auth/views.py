@@ -6,6 +6,7 @@ import logging
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from d2w.auth import services as auth
 from d2w.auth.forms import ActionForm, ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
@@ -43,6 +44,9 @@ def _start_session(token: str) -> None:
     session.clear()  # nothing from before sign-in survives it
     session["sid"] = token
     session.permanent = True
+    # A new form token now (not the sign-in form's), so that the cookie is written once, here.
+    g.pop("csrf_token", None)
+    generate_csrf()
 
 
 def _login_limit() -> str:

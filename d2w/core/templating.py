@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -88,21 +89,47 @@ NAV = [
 ]
 
 
-def nav_items() -> list[SimpleNamespace]:
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    url: str
+    current: bool = False
+
+
+def _nav_links(app: Flask, role: str | None, is_admin: bool, script_root: str) -> tuple[NavItem, ...]:
+    """The links one kind of user sees, with their addresses: the same for every request of that
+    kind, so each worker works them out once (routes and classifications are fixed at start)."""
+    from d2w.core.access import access_of, allows
+
+    key = (role, is_admin, script_root)
+    cached = app.extensions.setdefault("d2w_nav", {}).get(key)
+    if cached is not None:
+        return cached
+    kind = SimpleNamespace(is_authenticated=True, role=role, is_admin=is_admin)
+    links = []
+    for endpoint, label, *only in NAV:
+        if only and role not in only[0]:
+            continue  # a page other roles may open, but not one of their main places
+        access = access_of(app, endpoint)
+        if access is not None and allows(access, kind):
+            links.append(NavItem(endpoint, label, url_for(endpoint)))
+    app.extensions["d2w_nav"][key] = cached = tuple(links)
+    return cached
+
+
+def nav_items() -> list[NavItem]:
+    """The main navigation for the signed-in user, with the current section marked. A link is
+    shown only to those whose role may use its page (the classification that guards the route)."""
     from flask import current_app
     from flask_login import current_user
 
-    from d2w.core.access import access_of, allows
-
+    user = current_user._get_current_object()
+    if not user.is_authenticated:
+        return []
     current_bp = request.blueprint
-    items = []
-    for endpoint, label, *only in NAV:
-        if only and current_user.role not in only[0]:
-            continue  # a page other roles may open, but not one of their main places
-        access = access_of(current_app, endpoint)
-        if access is not None and allows(access, current_user):
-            items.append(SimpleNamespace(endpoint=endpoint, label=label, current=endpoint.split(".")[0] == current_bp))
-    return items
+    links = _nav_links(current_app._get_current_object(), user.role, bool(user.is_admin), request.script_root)
+    return [replace(item, current=True) if item.endpoint.split(".")[0] == current_bp else item for item in links]
 
 
 def init_templating(app: Flask) -> None:
