@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from d2w.core.db import UTCDateTime, utcnow
@@ -32,6 +32,8 @@ class User(db.Model):
         CheckConstraint("is_admin = false OR role = 'staff'", name="admin_is_staff"),
         CheckConstraint("email <> ''", name="email_present"),
         CheckConstraint("name <> ''", name="name_present"),
+        # lists of people sort by name regardless of case: the first page comes off the index
+        Index("ix_users_lower_name", text("lower(name)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

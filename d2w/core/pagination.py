@@ -39,6 +39,20 @@ class Page:
     def last_index(self) -> int:
         return min(self.total, self.page * self.per_page)
 
+    @property
+    def window(self) -> list[int | None]:
+        """The page numbers to link: the first, the last, and two either side of this one;
+        ``None`` marks a gap. Worked out here, not by looping over every page in the template
+        (an audit log has thousands of pages)."""
+        last = self.pages
+        shown = sorted({1, last, *range(max(1, self.page - 2), min(last, self.page + 2) + 1)})
+        out: list[int | None] = []
+        for n in shown:
+            if out and n - out[-1] > 1:  # type: ignore[operator]
+                out.append(None)
+            out.append(n)
+        return out
+
 
 def parse_page(raw: str | None) -> int:
     try:
