@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,7 @@ from d2w.auth.models import TokenPurpose, User
 from d2w.candidates import policy as candidate_policy
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import change_stage, check_region
-from d2w.cohorts.models import FOCUS_LABELS, HOLDS_PLACE, Cohort, Enrolment
+from d2w.cohorts.models import ENROLMENT_LABELS, FOCUS_LABELS, HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
@@ -252,6 +253,39 @@ def roster(cohort_id: int) -> list[tuple[Enrolment, CandidateProfile]]:
         .order_by(func.lower(User.name), User.id)
     ).all()
     return [(e, p) for e, p in rows]
+
+
+class RosterRow(NamedTuple):
+    enrolment_id: int
+    status: str
+    profile_id: int
+    name: str
+    active: bool
+    has_password: bool
+
+    @property
+    def status_label(self) -> str:
+        return ENROLMENT_LABELS[self.status]
+
+
+def roster_rows(cohort_id: int) -> list[RosterRow]:
+    """The roster as the cohort page shows it: the same people in the same order as ``roster``,
+    as plain columns (a cohort of 125 loads no model objects)."""
+    rows = db.session.execute(
+        select(
+            Enrolment.id,
+            Enrolment.status,
+            CandidateProfile.id,
+            User.name,
+            User.active,
+            User.password_hash.is_not(None),
+        )
+        .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+        .order_by(func.lower(User.name), User.id)
+    ).all()
+    return [RosterRow(*row) for row in rows]
 
 
 def invite_enrolled(actor: User, cohort: Cohort) -> list[tuple[User, str]]:

@@ -92,25 +92,26 @@ def detail(cohort_id: int):
     from d2w.programme import services as programme
 
     cohort = get_cohort(cohort_id)
-    roster = services.roster(cohort.id)
+    roster = services.roster_rows(cohort.id)
     withdrawn = db.session.execute(
-        select(Enrolment, User.name)
+        select(Enrolment.ended_at, User.name)
         .join(Enrolment.profile)
         .join(User)
         .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "withdrawn")
         .order_by(func.lower(User.name))
     ).all()
+    profile_ids = [r.profile_id for r in roster]
     return render_template(
         "cohorts/detail.html",
         cohort=cohort,
         roster=roster,
         withdrawn=withdrawn,
-        attendance=programme.candidate_rates([p.id for _, p in roster]),
+        attendance=programme.candidate_rates(profile_ids),
         sessions=programme.sessions_for_cohort(cohort.id),
-        at_risk=at_risk_ids([p.id for _, p in roster], current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]),
+        at_risk=at_risk_ids(profile_ids, current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]),
         enrol_form=EnrolForm(),
         action_form=ActionForm(),
-        uninvited=sum(1 for _, p in roster if p.user.active and not p.user.has_password),
+        uninvited=sum(1 for r in roster if r.active and not r.has_password),
     )
 
 
