@@ -409,3 +409,25 @@ def test_cohort_list(app, client, people, make):
     assert page.index("Beta") < page.index("Alpha")  # newest intake first
     page = client.get("/cohorts/?q=alp").get_data(as_text=True)
     assert "Alpha" in page and "Beta" not in page
+
+
+def test_the_cohort_pages_roster_columns_match_the_roster(app, make):
+    """The page's column query lists the same people, in the same order, with the same account
+    states, as the roster that services use."""
+    from tests.test_candidates import _bulk_candidates
+
+    cohort_id = make.cohort("Columns", capacity=100)
+    _bulk_candidates(app, cohort_id, 12)
+    with app.app_context():
+        users = db.session.scalars(select(User).where(User.email.like("bulk%")).order_by(User.id)).all()
+        users[0].active = False
+        users[1].password_hash = "set"  # signed up
+        users[2].name = "aaron lower-case"  # case-blind order
+        db.session.commit()
+        full = services.roster(cohort_id)
+        rows = services.roster_rows(cohort_id)
+        assert [(r.enrolment_id, r.profile_id, r.name, r.active, r.has_password, r.status_label) for r in rows] == [
+            (e.id, p.id, p.user.name, p.user.active, p.user.has_password, e.status_label) for e, p in full
+        ]
+        assert rows[0].name == "aaron lower-case"
+        assert sum(1 for r in rows if not r.active) == 1 and sum(1 for r in rows if r.has_password) == 1
