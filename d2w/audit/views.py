@@ -12,7 +12,7 @@ from d2w.audit.forms import AuditFilterForm
 from d2w.audit.models import AuditEvent
 from d2w.auth.models import User
 from d2w.core.access import admin_only
-from d2w.core.extensions import db
+from d2w.core.db import distinct_values
 from d2w.core.forms import choices
 from d2w.core.pagination import paginate, parse_page
 from d2w.core.templating import LONDON
@@ -28,13 +28,8 @@ def _london_midnight(day) -> datetime:
 @admin_only
 def index():
     form = AuditFilterForm(request.args or None)
-    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
-    types = db.session.scalars(
-        select(AuditEvent.object_type)
-        .where(AuditEvent.object_type.is_not(None))
-        .distinct()
-        .order_by(AuditEvent.object_type)
-    ).all()
+    actions = distinct_values(AuditEvent.action)
+    types = distinct_values(AuditEvent.object_type)
     form.action.choices = choices([("", "Any action"), *[(a, a) for a in actions]])
     form.object_type.choices = choices([("", "Any object"), *[(t, t) for t in types]])
 
