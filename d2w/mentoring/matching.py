@@ -68,7 +68,18 @@ def _listing(labels: Sequence[str]) -> str:
     return ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def score_mentor(needs: CandidateNeeds, mentor: MentorOffer, skill_labels: Mapping[str, str]) -> Suggestion:
+def _wanted_languages(needs: CandidateNeeds) -> list[str]:
+    """The candidate's languages that can count (folded, sorted; not the common ones)."""
+    return [key for key in sorted(_fold(needs.languages)) if key not in COMMON_LANGUAGES]
+
+
+def score_mentor(
+    needs: CandidateNeeds,
+    mentor: MentorOffer,
+    skill_labels: Mapping[str, str],
+    wanted_languages: Sequence[str] | None = None,
+) -> Suggestion:
+    """``wanted_languages`` is ``_wanted_languages(needs)``, passed in when ranking many mentors."""
     score, reasons = 0, []
     if needs.region and mentor.region == needs.region:
         score += REGION_POINTS
@@ -85,12 +96,11 @@ def score_mentor(needs: CandidateNeeds, mentor: MentorOffer, skill_labels: Mappi
         reasons.append(
             f"Covers skills the candidate still needs: {_listing([skill_labels.get(s, s) for s in needed])}."
         )
-    mentor_langs = _fold(mentor.languages)
-    shared = [
-        mentor_langs[key]
-        for key in sorted(_fold(needs.languages))
-        if key in mentor_langs and key not in COMMON_LANGUAGES
-    ]
+    wanted = _wanted_languages(needs) if wanted_languages is None else wanted_languages
+    shared = []
+    if wanted and mentor.languages:
+        mentor_langs = _fold(mentor.languages)
+        shared = [mentor_langs[key] for key in wanted if key in mentor_langs]
     if shared:
         score += LANGUAGE_POINTS * len(shared)
         reasons.append(f"Also speaks {_listing(shared)}.")
@@ -111,7 +121,8 @@ def rank(
 ) -> list[Suggestion]:
     """Mentors best first: available before full, then by score, lighter load, name and id."""
     labels = skill_labels or {}
-    suggestions = [score_mentor(needs, m, labels) for m in mentors]
+    wanted = _wanted_languages(needs)
+    suggestions = [score_mentor(needs, m, labels, wanted) for m in mentors]
     return sorted(
         suggestions,
         key=lambda s: (not s.available, -s.score, s.mentor.load, s.mentor.name.casefold(), s.mentor.mentor_id),

@@ -14,13 +14,14 @@ Private notes are read only through ``private_notes_for``, which returns the act
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, noload
+from sqlalchemy.orm import aliased, defaultload, lazyload
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
@@ -30,6 +31,7 @@ from d2w.cohorts.models import HOLDS_PLACE, Enrolment
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
+from d2w.core.pagination import Page
 from d2w.mentoring import matching, policy
 from d2w.mentoring.models import (
     MAX_CAPACITY,
@@ -68,8 +70,12 @@ def _text(value: str | None, limit: int, field_name: str, label: str) -> str | N
 # Mentor profiles
 
 
-def mentor_profile_of(user: User) -> MentorProfile | None:
-    return db.session.scalar(select(MentorProfile).where(MentorProfile.user_id == user.id))
+def mentor_profile_of(user: User, *, languages: bool = True) -> MentorProfile | None:
+    """The mentor's profile; ``languages=False`` leaves its languages unloaded until read."""
+    stmt = select(MentorProfile).where(MentorProfile.user_id == user.id)
+    if not languages:
+        stmt = stmt.options(lazyload(MentorProfile.languages))
+    return db.session.scalar(stmt)
 
 
 @dataclass
@@ -148,31 +154,54 @@ def needed_skills(profile: CandidateProfile, now: datetime | None = None) -> lis
     return [skill for skill, _ in sorted(rows, key=lambda r: (-r[1], r[0]))]
 
 
-def _offer(p: MentorProfile) -> matching.MentorOffer:
-    return matching.MentorOffer(
-        mentor_id=p.id,
-        name=p.name,
-        region=p.region,
-        skills=frozenset(p.skill_list),
-        languages=frozenset(p.language_list),
-        capacity=p.capacity,
-        load=p.active_mentees,
-        availability=p.availability,
+def mentor_offers() -> list[matching.MentorOffer]:
+    """What every mentor with a profile and an active account offers, as plain data: three column
+    queries, no ORM objects (matching ranks all of them on every visit of the match page)."""
+    skills: dict[int, list[str]] = defaultdict(list)
+    for mentor_id, skill in db.session.execute(select(MentorSkill.mentor_id, MentorSkill.skill_area)):
+        skills[mentor_id].append(skill)
+    languages: dict[int, list[str]] = defaultdict(list)
+    for mentor_id, language in db.session.execute(select(MentorLanguage.mentor_id, MentorLanguage.language)):
+        languages[mentor_id].append(language)
+    rows = db.session.execute(
+        select(
+            MentorProfile.id,
+            User.name,
+            MentorProfile.region,
+            MentorProfile.capacity,
+            MentorProfile.active_mentees,
+            MentorProfile.availability,
+        )
+        .join(User, User.id == MentorProfile.user_id)
+        .where(User.active.is_(True))
     )
+    return [
+        matching.MentorOffer(
+            mentor_id=mentor_id,
+            name=name,
+            region=region,
+            skills=frozenset(skills.get(mentor_id, ())),
+            languages=frozenset(languages.get(mentor_id, ())),
+            capacity=capacity,
+            load=load,
+            availability=availability,
+        )
+        for mentor_id, name, region, capacity, load, availability in rows
+    ]
 
 
-def suggestions(profile: CandidateProfile, focus: list[str] | None = None) -> list[matching.Suggestion]:
-    """Every mentor with a profile (active accounts), ranked for this candidate."""
+def suggestions(
+    profile: CandidateProfile, focus: list[str] | None = None, needed: list[str] | None = None
+) -> list[matching.Suggestion]:
+    """Every mentor with a profile (active accounts), ranked for this candidate. ``needed`` is
+    ``needed_skills(profile)`` when the caller has it already."""
     needs = matching.CandidateNeeds(
         region=profile.home_region,
         languages=frozenset(profile.language_list),
-        needed_skills=tuple(needed_skills(profile)),
+        needed_skills=tuple(needed_skills(profile) if needed is None else needed),
         focus_skills=tuple(s for s in (focus or []) if s in SKILL_LABELS),
     )
-    mentors = db.session.scalars(
-        select(MentorProfile).join(User, User.id == MentorProfile.user_id).where(User.active.is_(True))
-    ).all()
-    return matching.rank(needs, [_offer(m) for m in mentors], SKILL_LABELS)
+    return matching.rank(needs, mentor_offers(), SKILL_LABELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,6 +234,7 @@ def active_assignments_of(profile: CandidateProfile) -> list[MentorAssignment]:
             select(MentorAssignment)
             .where(MentorAssignment.profile_id == profile.id, MentorAssignment.status == "active")
             .order_by(MentorAssignment.is_primary.desc(), MentorAssignment.started_at)
+            .options(*PAIR_LIST_OPTIONS)
         )
     )
 
@@ -478,6 +508,7 @@ def mentor_home(actor: User, today: date | None = None) -> list[PairRow]:
         .join(User, User.id == CandidateProfile.user_id)
         .where(MentorAssignment.status == "active")
         .order_by(func.lower(User.name), MentorAssignment.id)
+        .options(*PAIR_LIST_OPTIONS)
     ).all()
     return pair_rows(list(assignments), today, lapse_weeks())
 
@@ -485,9 +516,9 @@ def mentor_home(actor: User, today: date | None = None) -> list[PairRow]:
 def candidate_assignments(actor: User) -> list[MentorAssignment]:
     return list(
         db.session.scalars(
-            policy.visible_assignments(actor).order_by(
-                MentorAssignment.status, MentorAssignment.is_primary.desc(), MentorAssignment.started_at.desc()
-            )
+            policy.visible_assignments(actor)
+            .order_by(MentorAssignment.status, MentorAssignment.is_primary.desc(), MentorAssignment.started_at.desc())
+            .options(*PAIR_LIST_OPTIONS)
         )
     )
 
@@ -511,13 +542,50 @@ def open_items_for_candidate(actor: User) -> list[ActionItem]:
     )
 
 
+@dataclass(frozen=True)
+class PairLine:
+    """A pair as the health page lists it: names and dates, no ORM objects (plain columns)."""
+
+    id: int
+    mentor_name: str
+    candidate_name: str
+    started_at: datetime
+    last_contact: date | None = None
+
+
+@dataclass(frozen=True)
+class OverdueLine:
+    """An overdue action item with its pair's names (plain columns)."""
+
+    item_id: int
+    assignment_id: int
+    mentor_name: str
+    candidate_name: str
+    description: str
+    owner: str
+    due_on: date
+
+    @property
+    def owner_label(self) -> str:
+        return OWNER_LABELS[self.owner]
+
+
+@dataclass(frozen=True)
+class FullMentor:
+    user_id: int
+    name: str
+    active_mentees: int
+    capacity: int
+
+
 @dataclass
 class Health:
-    lapsed: list[PairRow]
-    overdue: list[tuple[ActionItem, MentorAssignment]]
+    lapsed: list[PairLine]
+    overdue: list[OverdueLine]
     overdue_total: int
-    full_mentors: list[MentorProfile]
+    full_mentors: list[FullMentor]
     months: list[date]
+    pairs: Page  # a page of the active pairs (PairLine), by candidate name
     per_month: dict[int, dict[date, int]]
 
 
@@ -529,78 +597,178 @@ def _month_starts(today: date, n: int) -> list[date]:
     return list(reversed(months))
 
 
-# The health page shows names, dates and counts: never the skills and languages that mentor and
+# The assignment lists show names, dates and counts: never the skills and languages that mentor and
 # candidate profiles otherwise load with them (three extra queries and much ORM work per list).
+# ``lazyload`` rather than ``noload``: a later access still loads the right rows.
 PAIR_LIST_OPTIONS = (
-    defaultload(MentorAssignment.mentor).noload(MentorProfile.skills),
-    defaultload(MentorAssignment.mentor).noload(MentorProfile.languages),
-    defaultload(MentorAssignment.profile).noload(CandidateProfile.languages),
+    defaultload(MentorAssignment.mentor).lazyload(MentorProfile.skills),
+    defaultload(MentorAssignment.mentor).lazyload(MentorProfile.languages),
+    defaultload(MentorAssignment.profile).lazyload(CandidateProfile.languages),
 )
 
 
-def health(actor: User, pairs: list[MentorAssignment], today: date | None = None, *, limit: int = 50) -> Health:
-    """The mentoring health of the programme. ``pairs`` is the page of active pairs to count
-    sessions per month for; the other lists are capped at ``limit`` rows (a fixed query count)."""
+def _active():
+    """``status = 'active'`` with the value written into the SQL rather than bound, so that SQLite
+    can use the partial indexes over active assignments (``WHERE status = 'active'``)."""
+    return MentorAssignment.status == literal("active", literal_execute=True)
+
+
+_MentorUser = aliased(User, name="mentor_user")
+_CandidateUser = aliased(User, name="candidate_user")
+
+
+def _with_pair_names(stmt: Select, assignment_id, mentor_id, profile_id) -> Select:
+    """Join the mentor's and the candidate's names to a statement over assignments (columns)."""
+    return (
+        stmt.join(MentorProfile, MentorProfile.id == mentor_id)
+        .join(_MentorUser, _MentorUser.id == MentorProfile.user_id)
+        .join(CandidateProfile, CandidateProfile.id == profile_id)
+        .join(_CandidateUser, _CandidateUser.id == CandidateProfile.user_id)
+    )
+
+
+def _last_contact():
+    """The date of a pair's latest log (a correlated subquery: one index probe per pair on
+    ``ix_mentoring_logs_assignment_met``, where a GROUP BY would read all the logs)."""
+    return (
+        select(MentoringLog.met_on)
+        .where(MentoringLog.assignment_id == MentorAssignment.id)
+        .order_by(MentoringLog.met_on.desc())
+        .limit(1)
+        .correlate(MentorAssignment)
+        .scalar_subquery()
+    )
+
+
+def active_pairs_page(page: int, per_page: int) -> Page:
+    """The active pairs by candidate name, one page of ``PairLine`` (two queries)."""
+    # Every assignment has a mentor and a candidate (non-null foreign keys): the count needs no join.
+    total = db.session.scalar(select(func.count()).where(_active())) or 0
+    page = min(page, max(1, math.ceil(total / per_page)))
+    rows = db.session.execute(
+        _with_pair_names(
+            select(MentorAssignment.id, _MentorUser.name, _CandidateUser.name, MentorAssignment.started_at),
+            MentorAssignment.id,
+            MentorAssignment.mentor_id,
+            MentorAssignment.profile_id,
+        )
+        .where(_active())
+        .order_by(func.lower(_CandidateUser.name), MentorAssignment.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=[PairLine(*row) for row in rows], page=page, per_page=per_page, total=total)
+
+
+def health(actor: User, page: int = 1, per_page: int = 25, today: date | None = None, *, limit: int = 50) -> Health:
+    """The mentoring health of the programme, in a fixed number of column queries whatever its
+    size: lapsed pairs, overdue action items and full mentors (each capped at ``limit`` rows, the
+    most urgent first), and sessions per month for one page of the active pairs."""
     _require_staff(actor)
     today = today or utcnow().date()
-    weeks = lapse_weeks()
-    cutoff = today - timedelta(weeks=weeks)
-    last_contact = (
-        select(MentoringLog.assignment_id, func.max(MentoringLog.met_on).label("last"))
-        .group_by(MentoringLog.assignment_id)
-        .subquery()
-    )
-    lapsed_assignments = db.session.scalars(
-        select(MentorAssignment)
-        .outerjoin(last_contact, last_contact.c.assignment_id == MentorAssignment.id)
+    cutoff = today - timedelta(weeks=lapse_weeks())
+
+    # Lapsed: the 50 pairs with the oldest last contact (never met first), found on ids alone; the
+    # names are joined to those 50 only.
+    last = _last_contact()
+    lapsed_ids = (
+        select(
+            MentorAssignment.id,
+            MentorAssignment.mentor_id,
+            MentorAssignment.profile_id,
+            MentorAssignment.started_at,
+            last.label("last"),
+        )
         .where(
-            MentorAssignment.status == "active",
+            _active(),
             or_(
-                last_contact.c.last < cutoff,
-                and_(
-                    last_contact.c.last.is_(None), MentorAssignment.started_at < datetime.combine(cutoff, time.min, UTC)
-                ),
+                last < cutoff,
+                and_(last.is_(None), MentorAssignment.started_at < datetime.combine(cutoff, time.min, UTC)),
             ),
         )
-        .order_by(last_contact.c.last.asc().nulls_first(), MentorAssignment.started_at, MentorAssignment.id)
+        .order_by(last.asc().nulls_first(), MentorAssignment.started_at, MentorAssignment.id)
         .limit(limit)
-        .options(*PAIR_LIST_OPTIONS)
-    ).all()
-    overdue_stmt = (
-        select(ActionItem, MentorAssignment)
-        .join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id)
-        .where(MentorAssignment.status == "active", ActionItem.done_at.is_(None), ActionItem.due_on < today)
-        .options(*PAIR_LIST_OPTIONS)
+        .subquery()
     )
-    overdue_total = db.session.scalar(select(func.count()).select_from(overdue_stmt.subquery())) or 0
-    overdue = [
-        (i, a) for i, a in db.session.execute(overdue_stmt.order_by(ActionItem.due_on, ActionItem.id).limit(limit))
+    lapsed = [
+        PairLine(*row)
+        for row in db.session.execute(
+            _with_pair_names(
+                select(
+                    lapsed_ids.c.id, _MentorUser.name, _CandidateUser.name, lapsed_ids.c.started_at, lapsed_ids.c.last
+                ),
+                lapsed_ids.c.id,
+                lapsed_ids.c.mentor_id,
+                lapsed_ids.c.profile_id,
+            ).order_by(lapsed_ids.c.last.asc().nulls_first(), lapsed_ids.c.started_at, lapsed_ids.c.id)
+        )
     ]
-    full = db.session.scalars(
-        select(MentorProfile)
-        .join(User, User.id == MentorProfile.user_id)
-        .where(MentorProfile.active_mentees >= MentorProfile.capacity)
-        .order_by(func.lower(User.name), MentorProfile.id)
-        .limit(limit)
-        .options(noload(MentorProfile.skills), noload(MentorProfile.languages))
-    ).all()
+
+    # Overdue items of active pairs. The count reads the open items once and checks their pair in
+    # a list (SQLite, without statistics, would otherwise walk the due-date index over closed items
+    # too); the oldest 50 come through the due-date index.
+    active_ids = select(MentorAssignment.id).where(_active())
+    overdue_total = (
+        db.session.scalar(
+            select(func.count().filter(ActionItem.due_on < today, ActionItem.assignment_id.in_(active_ids))).where(
+                ActionItem.done_at.is_(None)
+            )
+        )
+        or 0
+    )
+    overdue = [
+        OverdueLine(*row)
+        for row in db.session.execute(
+            _with_pair_names(
+                select(
+                    ActionItem.id,
+                    MentorAssignment.id,
+                    _MentorUser.name,
+                    _CandidateUser.name,
+                    ActionItem.description,
+                    ActionItem.owner,
+                    ActionItem.due_on,
+                ).join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id),
+                MentorAssignment.id,
+                MentorAssignment.mentor_id,
+                MentorAssignment.profile_id,
+            )
+            .where(_active(), ActionItem.done_at.is_(None), ActionItem.due_on < today)
+            .order_by(ActionItem.due_on, ActionItem.id)
+            .limit(limit)
+        )
+    ]
+
+    full = [
+        FullMentor(*row)
+        for row in db.session.execute(
+            select(MentorProfile.user_id, User.name, MentorProfile.active_mentees, MentorProfile.capacity)
+            .join(User, User.id == MentorProfile.user_id)
+            .where(MentorProfile.active_mentees >= MentorProfile.capacity)
+            .order_by(func.lower(User.name), MentorProfile.id)
+            .limit(limit)
+        )
+    ]
+
+    pairs = active_pairs_page(page, per_page)
     months = _month_starts(today, 6)
-    per_month: dict[int, dict[date, int]] = {a.id: dict.fromkeys(months, 0) for a in pairs}
-    if pairs:
+    per_month: dict[int, dict[date, int]] = {p.id: dict.fromkeys(months, 0) for p in pairs.items}
+    if pairs.items:
         for assignment_id, met_on in db.session.execute(
             select(MentoringLog.assignment_id, MentoringLog.met_on).where(
-                MentoringLog.assignment_id.in_([a.id for a in pairs]), MentoringLog.met_on >= months[0]
+                MentoringLog.assignment_id.in_(list(per_month)), MentoringLog.met_on >= months[0]
             )
         ):
             key = date(met_on.year, met_on.month, 1)
             if key in per_month[assignment_id]:
                 per_month[assignment_id][key] += 1
     return Health(
-        lapsed=pair_rows(list(lapsed_assignments), today, weeks),
+        lapsed=lapsed,
         overdue=overdue,
         overdue_total=overdue_total,
-        full_mentors=list(full),
+        full_mentors=full,
         months=months,
+        pairs=pairs,
         per_month=per_month,
     )
 

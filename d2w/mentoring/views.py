@@ -30,7 +30,11 @@ def _mentoring_templates():
 
 
 def _get_assignment(assignment_id: int) -> MentorAssignment:
-    a = db.session.scalar(policy.visible_assignments(acting_user()).where(MentorAssignment.id == assignment_id))
+    a = db.session.scalar(
+        policy.visible_assignments(acting_user())
+        .where(MentorAssignment.id == assignment_id)
+        .options(*services.PAIR_LIST_OPTIONS)
+    )
     if a is None:
         abort(404)
     return a
@@ -68,7 +72,7 @@ def render_mentor_home(greeting: bool):
         today=utcnow().date(),
         weeks=services.lapse_weeks(),
         greeting=greeting,
-        profile=services.mentor_profile_of(actor),
+        profile=services.mentor_profile_of(actor, languages=False),
     )
 
 
@@ -135,18 +139,27 @@ def edit_mentor(user_id: int):
 # Matching and assignments (staff)
 
 
+# The match page describes the best suggestions; "show all" lists every mentor. The assign list
+# always offers every available mentor, best first.
+SUGGESTIONS_SHOWN = 20
+
+
 def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: int = 200):
     focus_form = FocusForm(request.args or None)
     focus = [f for f in (focus_form.focus.data or []) if f in SKILL_LABELS] if request.args else []
-    ranked = services.suggestions(profile, focus)
+    show_all = request.args.get("all") == "1"
+    needed = services.needed_skills(profile)
+    ranked = services.suggestions(profile, focus, needed)
     assign_form.mentor.choices = choices(
         [("", "Choose a mentor"), *((str(s.mentor.mentor_id), s.mentor.name) for s in ranked if s.available)]
     )
     return render_template(
         "mentoring/match.html",
         profile=profile,
-        suggestions=ranked,
-        needed=services.needed_skills(profile),
+        suggestions=ranked if show_all else ranked[:SUGGESTIONS_SHOWN],
+        suggestions_total=len(ranked),
+        show_all=show_all,
+        needed=needed,
         focus=focus,
         focus_form=focus_form,
         form=assign_form,
@@ -354,20 +367,7 @@ def mine():
 @bp.route("/health")
 @roles("staff")
 def health():
-    actor = acting_user()
-    stmt = (
-        select(MentorAssignment)
-        .join(CandidateProfile, CandidateProfile.id == MentorAssignment.profile_id)
-        .join(User, User.id == CandidateProfile.user_id)
-        .where(MentorAssignment.status == "active")
-        .order_by(func.lower(User.name), MentorAssignment.id)
-        .options(*services.PAIR_LIST_OPTIONS)
-    )
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    h = services.health(acting_user(), parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
     return render_template(
-        "mentoring/health.html",
-        h=services.health(actor, page.items),
-        page=page,
-        today=utcnow().date(),
-        weeks=services.lapse_weeks(),
+        "mentoring/health.html", h=h, page=h.pairs, today=utcnow().date(), weeks=services.lapse_weeks()
     )
