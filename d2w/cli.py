@@ -70,7 +70,8 @@ def demo():
 @click.option("--days", default=30, show_default=True, help="Keep ended sessions and used links this long.")
 @with_appcontext
 def purge_sessions(days: int):
-    """Delete long-ended sessions and old link tokens (run daily from cron)."""
+    """Delete long-ended sessions and old link tokens, and on SQLite refresh the planner's
+    statistics (run daily from cron)."""
     cutoff = utcnow() - timedelta(days=days)
     s = db.session.execute(
         delete(UserSession).where(or_(UserSession.expires_at < cutoff, UserSession.revoked_at < cutoff))
@@ -78,6 +79,13 @@ def purge_sessions(days: int):
     t = db.session.execute(delete(AuthToken).where(AuthToken.expires_at < cutoff)).rowcount
     db.session.commit()
     click.echo(f"Deleted {s} session(s) and {t} link token(s).")
+    if db.engine.dialect.name == "sqlite":
+        # SQLite gathers no planner statistics by itself (PostgreSQL's autovacuum does): without
+        # them it can pick poor indexes on the large tables. The daily run refreshes them (about
+        # a second on the 5,000-candidate benchmark programme).
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+        click.echo("Refreshed SQLite's planner statistics.")
 
 
 d2w_cli.add_command(seats_cli)

@@ -400,11 +400,12 @@ def prepare_database(url: str, scale: float, seed: int) -> dict:
         steps["generate_s"] = flask(
             url, "d2w", "bench", "generate", "--seed", str(seed), "--scale", str(scale), log_file=log_file
         )
-    if not url.startswith("sqlite"):
-        engine = sa.create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(sa.text("ANALYZE"))
-        engine.dispose()
+    # Planner statistics, as a live database gathers them (autovacuum on PostgreSQL; on SQLite,
+    # ANALYZE or PRAGMA optimize, which `flask d2w purge-sessions` runs daily).
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
     return steps
 
 
@@ -486,9 +487,10 @@ def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, 
     from flask import url_for
 
     from d2w.auth import services as auth
-    from d2w.auth.models import User
+    from d2w.auth.models import User, UserSession
     from d2w.bench.generate import bench_subjects
     from d2w.bench.wsgi import create_bench_app
+    from d2w.core.db import utcnow
     from d2w.core.extensions import db
 
     settings = {k.removeprefix("D2W_"): v for k, v in server_settings(url).items() if k != "D2W_ENV"}
@@ -521,6 +523,13 @@ def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, 
         for rule in app.url_map.iter_rules():
             if "GET" in (rule.methods or ()) and rule.endpoint != "static":
                 endpoint_args.setdefault(rule.endpoint, set(rule.arguments))
+        # Sessions of earlier runs on a reused database end here, so that pages listing a
+        # person's live sessions (My account) show the same few in every run.
+        db.session.execute(
+            sa.update(UserSession)
+            .where(UserSession.user_id.in_(list(subjects["users"].values())), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
         tokens = {}
         for role, user_id in subjects["users"].items():
             user = db.session.get(User, user_id)

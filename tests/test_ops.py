@@ -136,6 +136,11 @@ def test_purge_sessions_command(app, client, people):
     result = app.test_cli_runner().invoke(args=["d2w", "purge-sessions", "--days", "0"])
     assert result.exit_code == 0
     assert "Deleted 0 session(s)" in result.output  # the live one is kept
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":  # planner statistics, refreshed daily
+            assert "Refreshed SQLite's planner statistics." in result.output
+            with db.engine.connect() as conn:
+                assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar() > 0
 
 
 def test_request_logs_carry_the_request_id_and_no_personal_data(app, client, people):
