@@ -102,6 +102,9 @@ def update_profile(actor: User, profile: CandidateProfile, changes: ProfileChang
         raise Conflict(
             "Somebody else changed this profile while you were editing it. Check the current details and try again."
         )
+    # The languages are read before anything changes: reading them later would flush the changes
+    # early, outside the version check below.
+    current = {lang.language.casefold(): lang for lang in profile.languages}
     profile.phone = _text(changes.phone, 40, "phone", "phone number")
     profile.postcode = _text(changes.postcode, 10, "postcode", "postcode", upper=True)
     profile.home_region = check_region(changes.home_region)
@@ -111,7 +114,6 @@ def update_profile(actor: User, profile: CandidateProfile, changes: ProfileChang
     profile.is_association_officer = bool(changes.is_association_officer)
     profile.friends_of_groups = _text(changes.friends_of_groups, 255, "friends_of_groups", "Friends Of groups")
     wanted = clean_languages(changes.languages)
-    current = {lang.language.casefold(): lang for lang in profile.languages}
     profile.languages = [current.get(name.casefold()) or ProfileLanguage(language=name) for name in wanted]
     profile.version = version + 1
     try:
