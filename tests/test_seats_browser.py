@@ -311,3 +311,104 @@ def test_analysis_fills_in_what_the_address_leaves_out(seat_data, app, staff):
     assert "Seats with a BME share of 30% or more: 2019" in text
     text = html.unescape(staff.get("/seats/analysis?bme_threshold=50").get_data(as_text=True))
     assert "Seats with a BME share of 50% or more: 2024" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# What is kept between requests (SEATFIT_FACTS_CACHE_SECONDS; 0 in the tests above)
+
+# The seats macros as they were first written in templates: the Python that writes them now
+# (and that the browser's rows call directly) must write the same HTML.
+ORIGINAL_MACROS = """
+{% macro party(code) -%}
+{%- if code -%}
+<span class="party"><svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" focusable="false"><rect width="12" height="12" rx="2" fill="{{ party_colours.get(code, '#707070') }}"/></svg>{{ party_names.get(code, code) }}</span>
+{%- else -%}<span class="muted">None</span>{%- endif -%}
+{%- endmacro %}
+{% macro pct(value, places=1) -%}
+{%- if value is none -%}<span class="muted">–<span class="visually-hidden">no figure</span></span>
+{%- else -%}{{ "{:.{}f}".format(value, places) }}%{%- endif -%}
+{%- endmacro %}
+"""
+
+
+def test_the_seat_macros_and_their_python_write_the_same_html(app):
+    from d2w.seats.models import PARTIES
+    from d2w.seats.views import party_html, pct_html
+
+    with app.test_request_context():
+        env = app.jinja_env
+        original = env.from_string(ORIGINAL_MACROS).module
+        macros = env.get_template("seats/_macros.html").module
+        for code in (*PARTIES, None, "", "xyz<&>"):
+            assert str(party_html(code)) == str(original.party(code)) == str(macros.party(code)), code
+        for value in (None, 0, 0.0, 5, 12.345, 99.95, 100.0, 0.05, 33.333333):
+            for places in (0, 1, 2):
+                expected = str(original.pct(value, places))
+                assert str(pct_html(value, places)) == expected == str(macros.pct(value, places)), (value, places)
+            assert str(pct_html(value)) == str(original.pct(value))
+
+
+CSRF_VALUE = re.compile(r'(?<=name="csrf_token" value=")[^"]*|(?<=name="csrf_token" type="hidden" value=")[^"]*')
+
+
+@pytest.fixture
+def kept(app):
+    """The seat caches on, emptied before and after."""
+    from d2w.seatfit import services as seatfit
+    from d2w.seats import cache
+
+    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 300
+    cache.clear()
+    seatfit.clear_cache()
+    yield cache
+    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 0
+    cache.clear()
+    seatfit.clear_cache()
+
+
+def test_kept_pages_are_the_same_and_run_fewer_queries(seat_data, app, staff, kept):
+    paths = (
+        "/seats/analysis?boundaries=2010&election=2017&bme_threshold=30",
+        "/seats/analysis",
+        "/seats/analysis?boundaries=2024&election=2019n&bme_threshold=5",
+        f"/seats/{seat_id(app, 'E14000530', '2010')}",
+        f"/seats/{seat_id(app, 'N05000001', '2024')}",
+        "/seats/?region=London&sort=bme&dir=desc",
+        "/seats/?boundaries=2010&page=3",
+    )
+
+    def page(path):
+        # The sign-out form's CSRF token carries the time: the only part that may differ.
+        return CSRF_VALUE.sub("", staff.get(path).get_data(as_text=True))
+
+    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 0
+    fresh = {}
+    for path in paths:
+        with count_queries(app) as statements:
+            fresh[path] = (page(path), len(statements))
+    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 300
+    for _ in range(2):  # filled, then read back
+        for path in paths:
+            assert page(path) == fresh[path][0], path
+    assert fresh[paths[0]][1] >= 2
+    # Read back: the analysis needs no query of its own, the seat page and the browser one fewer.
+    with count_queries(app) as statements:
+        staff.get(paths[0])
+    assert len(statements) == fresh[paths[0]][1] - 1
+    for path in paths[3:]:
+        with count_queries(app) as statements:
+            staff.get(path)
+        assert len(statements) < fresh[path][1], path
+
+
+def test_a_seat_import_clears_what_was_kept(seat_data, app, staff, kept, monkeypatch):
+    from d2w.seats import services
+
+    staff.get("/seats/analysis")
+    assert kept._store
+    # An import of nothing new still clears the caches (the rows it writes are not the point).
+    monkeypatch.setattr(services, "_sync_provenance", lambda summary: None)
+    with app.app_context():
+        services.import_seats([])
+        db.session.rollback()
+    assert not kept._store

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -498,14 +499,282 @@ def check(
 BAND_ORDER = {band: i for i, band in enumerate(BANDS)}
 
 
+# -- Ranking every seat ----------------------------------------------------------------------
+#
+# A ranking gives the same results as ``check`` run on every seat (a test compares them), with
+# less work. The referendum, winnability and context factors depend on the seat, the stance and
+# the thresholds only, never on anything else about the candidate: ``prepare_seats`` works them
+# out once for every seat of a boundary set (the services keep them beside the seat figures), so
+# that ranking a candidate only counts their local ties, seat by seat, and sorts. The sentences
+# of the local-ties factor are written only for the rows that are read (see ``RankedFit``).
+
+
+@dataclass(frozen=True)
+class SeatBase:
+    """What a check of one seat needs that is the same for every candidate of one stance."""
+
+    seat: SeatFacts
+    referendum: Factor
+    winnability: Factor
+    name_cf: str
+    # The seat's name and county, casefolded, as ``local_ties_factor`` matches boroughs in them.
+    seat_text: str
+    region_cf: str
+    # The weighted scores of the scored factors before local ties, in ``band_for``'s order, and
+    # the total weight with local ties added (local ties is always scored).
+    terms: tuple[float, ...]
+    total_weight: float
+    strong: bool
+    warned: bool
+    # The band and score when the candidate has no tie at all to the seat (most seats).
+    untied: tuple[str, float]
+
+
+def _band_from(
+    terms: tuple[float, ...], total_weight: float, strong: bool, warned: bool, ties_score: float, ties_warning: bool
+) -> tuple[str, float]:
+    """``band_for`` of a seat's factors (``SeatBase``) with a local-ties factor of this score and
+    warning, computed in the same order (so the same floating-point figures)."""
+    score = round(sum((*terms, ties_score * WEIGHTS["local_ties"])) / total_weight, 1)
+    if strong:
+        return "poor", score
+    if score >= GOOD_FROM:
+        band = "good"
+    elif score >= CAUTION_FROM:
+        band = "caution"
+    else:
+        band = "poor"
+    if band == "good" and (warned or ties_warning):
+        band = "caution"
+    return band, score
+
+
+def prepare_seat(seat: SeatFacts, stance: str, thresholds: Thresholds) -> SeatBase:
+    """The factors of one seat that do not depend on who the candidate is, only on the stance.
+    The context factor (never scored, never a warning) is written only when a row is read."""
+    factors = (referendum_factor(CandidateFacts(stance=stance), seat, thresholds), winnability_factor(seat, thresholds))
+    scored = [(f, WEIGHTS[f.name]) for f in factors if f.score is not None]
+    terms = tuple(f.score * w for f, w in scored)
+    total_weight = sum((*(w for _, w in scored), WEIGHTS["local_ties"]))
+    strong = any(f.strong for f in factors)
+    warned = any(f.warning for f in factors)
+    name_cf = seat.name.casefold()
+    return SeatBase(
+        seat=seat,
+        referendum=factors[0],
+        winnability=factors[1],
+        name_cf=name_cf,
+        seat_text=f"{name_cf} | {seat.county.casefold()}" if seat.county else name_cf,
+        region_cf=seat.region.casefold(),
+        terms=terms,
+        total_weight=total_weight,
+        strong=strong,
+        warned=warned,
+        # No ties: a local-ties score of 0 with its warning.
+        untied=_band_from(terms, total_weight, strong, warned, 0.0, True),
+    )
+
+
+@dataclass(frozen=True)
+class PreparedSeats:
+    """Every seat of a ranking prepared for one stance, with look-ups by code, name and region."""
+
+    stance: str
+    thresholds: Thresholds
+    medians: Medians
+    bases: tuple[SeatBase, ...]
+    by_code: Mapping[str, tuple[int, ...]]
+    by_name: Mapping[str, tuple[int, ...]]
+    by_region: Mapping[str, tuple[int, ...]]
+    # Every seat's ``seat_text`` on one line each, and where each line starts: a whole-word
+    # borough pattern is searched once over all of them (a pattern without a line break never
+    # matches across lines). None when a seat's text has a line break of its own.
+    text: str | None
+    starts: tuple[int, ...]
+
+    def only(self, seat_ids: Iterable[int]) -> PreparedSeats:
+        """The same, keeping only the seats with these ids (a filtered ranking)."""
+        wanted = set(seat_ids)
+        return _index(self.stance, self.thresholds, self.medians, [b for b in self.bases if b.seat.seat_id in wanted])
+
+
+def _index(stance: str, thresholds: Thresholds, medians: Medians, bases: list[SeatBase]) -> PreparedSeats:
+    starts = []
+    at = 0
+    for base in bases:
+        starts.append(at)
+        at += len(base.seat_text) + 1
+    return PreparedSeats(
+        stance=stance,
+        thresholds=thresholds,
+        medians=medians,
+        bases=tuple(bases),
+        by_code=_group((b.seat.code, i) for i, b in enumerate(bases)),
+        by_name=_group((b.name_cf, i) for i, b in enumerate(bases)),
+        by_region=_group((b.region_cf, i) for i, b in enumerate(bases)),
+        text=None if any("\n" in b.seat_text for b in bases) else "\n".join(b.seat_text for b in bases),
+        starts=tuple(starts),
+    )
+
+
+def prepare_seats(seats: Iterable[SeatFacts], stance: str, thresholds: Thresholds, medians: Medians) -> PreparedSeats:
+    """The candidate-independent part of checking every seat for this stance: the same for every
+    candidate who gives it (no personal data in it), so it may be kept and shared."""
+    if stance not in STANCES:
+        raise ValueError(f"unknown stance {stance!r}")
+    return _index(stance, thresholds, medians, [prepare_seat(seat, stance, thresholds) for seat in seats])
+
+
+def _seats_matching(pattern: re.Pattern, seats: PreparedSeats) -> set[int]:
+    """The indexes of the seats whose name or county contains the whole-word pattern."""
+    if seats.text is None or "\n" in pattern.pattern:
+        return {i for i, b in enumerate(seats.bases) if pattern.search(b.seat_text)}
+    starts = seats.starts
+    return {bisect_right(starts, m.start()) - 1 for m in pattern.finditer(seats.text)}
+
+
+class RankedFit:
+    """One seat's result in a ranking: the band and score at once; the factors and warnings (the
+    same as ``check`` gives) written when first read. Equal to the ``FitResult`` of ``check``."""
+
+    __slots__ = ("band", "score", "_base", "_candidate", "_prepared", "_medians", "_full")
+
+    def __init__(
+        self,
+        band: str,
+        score: float,
+        base: SeatBase,
+        candidate: CandidateFacts,
+        prepared: _PreparedTies,
+        medians: Medians,
+    ):
+        self.band = band
+        self.score = score
+        self._base = base
+        self._candidate = candidate
+        self._prepared = prepared
+        self._medians = medians
+        self._full: FitResult | None = None
+
+    def result(self) -> FitResult:
+        """The full ``FitResult``, as ``check`` gives it."""
+        if self._full is None:
+            base = self._base
+            factors = (
+                base.referendum,
+                base.winnability,
+                local_ties_factor(self._candidate, base.seat, self._prepared),
+                context_factor(base.seat, self._medians),
+            )
+            self._full = FitResult(
+                band=self.band,
+                score=self.score,
+                factors=factors,
+                warnings=tuple(f.reason for f in factors if f.warning),
+            )
+        return self._full
+
+    @property
+    def factors(self) -> tuple[Factor, ...]:
+        return self.result().factors
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.result().warnings
+
+    def factor(self, name: str) -> Factor:
+        return self.result().factor(name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RankedFit):
+            other = other.result()
+        if isinstance(other, FitResult):
+            return self.result() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RankedFit(band={self.band!r}, score={self.score!r}, seat={self._base.seat.code!r})"
+
+
+def _speaking_ties(p: _PreparedTies) -> frozenset[int]:
+    """The milestones whose community names a language the candidate speaks (as whole words)."""
+    return frozenset(
+        i for i, text in enumerate(p.communities) if text and any(pattern.search(text) for _, pattern in p.languages)
+    )
+
+
+def _ties_summary(
+    base: SeatBase, p: _PreparedTies, speaking: frozenset[int], seat_set: set[int], home_borough: bool
+) -> tuple[float, bool]:
+    """The score and warning of ``local_ties_factor`` (same rules, no sentences), given the
+    candidate's milestones in the seat (by code, name or borough), whether their home borough
+    is in it, and ``_speaking_ties``."""
+    region_set = set(p.by_region.get(base.region_cf, ())) - seat_set
+    home_region = p.home_region == base.region_cf
+    score = 0.0
+    if seat_set:
+        score += 60.0 if len(seat_set) >= 3 else 45.0
+    if home_borough:
+        score += 30.0
+    if home_region:
+        score += 20.0
+    if region_set:
+        score += min(20.0, 10.0 * len(region_set))
+    if speaking and not (speaking.isdisjoint(seat_set) and speaking.isdisjoint(region_set)):
+        score += 10.0
+    if not (seat_set or home_borough or home_region or region_set or score):
+        return 0.0, True
+    return min(score, 100.0), False
+
+
+def rank_prepared(candidate: CandidateFacts, seats: PreparedSeats) -> list[tuple[SeatFacts, RankedFit]]:
+    """Every prepared seat checked for the candidate, best first: by band, then score, then name.
+    The candidate's stance must be the one the seats were prepared for."""
+    if candidate.stance != seats.stance:
+        raise ValueError("the seats were prepared for another stance")
+    p = _prepare(candidate)
+    speaking = _speaking_ties(p)
+    bases = seats.bases
+    # The seats the candidate may have a tie to; every other seat has none.
+    tied: dict[int, set[int]] = {}
+    for code, indexes in p.by_code.items():
+        for i in seats.by_code.get(code, ()):
+            tied.setdefault(i, set()).update(indexes)
+    for name, indexes in p.by_seat_name.items():
+        for i in seats.by_name.get(name, ()):
+            tied.setdefault(i, set()).update(indexes)
+    for pattern, indexes in p.by_borough:
+        for i in _seats_matching(pattern, seats):
+            tied.setdefault(i, set()).update(indexes)
+    home = _seats_matching(p.home_borough, seats) if p.home_borough is not None else set()
+    for i in home:
+        tied.setdefault(i, set())
+    for region in {*p.by_region, p.home_region}:
+        for i in seats.by_region.get(region, ()) if region else ():
+            tied.setdefault(i, set())
+    rows = []
+    for i, base in enumerate(bases):
+        if i in tied:
+            ties_score, ties_warning = _ties_summary(base, p, speaking, tied[i], i in home)
+            band, score = _band_from(base.terms, base.total_weight, base.strong, base.warned, ties_score, ties_warning)
+        else:
+            band, score = base.untied
+        rows.append((BAND_ORDER[band], -score, base.seat.name, i, band, score))
+    rows.sort()
+    medians = seats.medians
+    return [
+        (bases[i].seat, RankedFit(band, score, bases[i], candidate, p, medians)) for _, _, _, i, band, score in rows
+    ]
+
+
 def rank(
     candidate: CandidateFacts, seats: Iterable[SeatFacts], thresholds: Thresholds, medians: Medians
-) -> list[tuple[SeatFacts, FitResult]]:
-    """Every seat checked, best first: by band, then score, then name."""
-    prepared = _prepare(candidate)
-    results = [(seat, check(candidate, seat, thresholds, medians, prepared)) for seat in seats]
-    results.sort(key=lambda pair: (BAND_ORDER[pair[1].band], -pair[1].score, pair[0].name))
-    return results
+) -> list[tuple[SeatFacts, RankedFit]]:
+    """Every seat checked, best first: by band, then score, then name. Each result equals
+    ``check(candidate, seat, thresholds, medians)``."""
+    return rank_prepared(candidate, prepare_seats(seats, candidate.stance, thresholds, medians))
 
 
 def national_medians(seats: Iterable[SeatFacts]) -> Medians:

@@ -2,7 +2,9 @@
 
 Services take the acting user, flush and never commit. The seat figures of a boundary set are
 read once and kept for SEATFIT_FACTS_CACHE_SECONDS (0 turns the cache off): seat data changes only
-when ``flask d2w seats import`` runs, which clears it in its own process.
+when ``flask d2w seats import`` runs, which clears it in its own process. Beside them are kept the
+seats prepared for ranking (``engine.prepare_seats``) for each stance and set of thresholds: the
+factors that depend on the seat only, the same for every candidate, so they hold nothing personal.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ from d2w.seats.models import Seat, SeatPartyShare, SeatResult
 # The latest election on each boundary set: winnability is judged on it.
 LATEST_ELECTION = {"2010": "2019", "2024": "2024"}
 
-_cache: dict[tuple[str, str], tuple[float, list[engine.SeatFacts], engine.Medians]] = {}
+# (database, boundary set) -> (when read, facts, medians, {(stance, thresholds): prepared seats})
+_cache: dict[
+    tuple[str, str],
+    tuple[float, list[engine.SeatFacts], engine.Medians, dict[tuple[str, engine.Thresholds], engine.PreparedSeats]],
+] = {}
 _cache_lock = threading.Lock()
 
 
@@ -42,61 +48,103 @@ def thresholds() -> engine.Thresholds:
 
 
 def _load_facts(boundary_set: str, seat_ids: list[int] | None = None) -> list[engine.SeatFacts]:
-    """Seat figures with the latest result and its party shares, in two queries."""
+    """Seat figures with the latest result and its party shares, in two queries (columns, not
+    ORM objects: 650 seats are read faster so)."""
     election = LATEST_ELECTION[boundary_set]
     stmt = (
-        select(Seat, SeatResult)
+        select(
+            Seat.id,
+            Seat.ons_code,
+            Seat.name,
+            Seat.boundary_set,
+            Seat.country,
+            Seat.region,
+            Seat.county,
+            Seat.leave_pct,
+            Seat.leave_basis,
+            Seat.bme_pct,
+            Seat.young_adult_pct,
+            Seat.young_adult_band,
+            Seat.age_65plus_pct,
+            SeatResult.id,
+            SeatResult.election,
+            SeatResult.winner,
+            SeatResult.second,
+            SeatResult.majority_pct,
+        )
         .outerjoin(SeatResult, (SeatResult.seat_id == Seat.id) & (SeatResult.election == election))
         .where(Seat.boundary_set == boundary_set)
         .order_by(Seat.name)
     )
     if seat_ids is not None:
         stmt = stmt.where(Seat.id.in_(seat_ids))
-    rows = db.session.execute(stmt).all()
-    result_ids = [result.id for _, result in rows if result is not None]
+    rows = db.session.execute(stmt).tuples().all()
     shares: dict[int, dict[str, float]] = {}
-    if result_ids:
-        share_rows = db.session.execute(
-            select(SeatPartyShare.result_id, SeatPartyShare.party, SeatPartyShare.share_pct).where(
-                SeatPartyShare.result_id.in_(result_ids)
-            )
-        ).all()
-        for result_id, party, share in share_rows:
+    if any(row[13] is not None for row in rows):
+        share_stmt = (
+            select(SeatPartyShare.result_id, SeatPartyShare.party, SeatPartyShare.share_pct)
+            .join(SeatResult, SeatResult.id == SeatPartyShare.result_id)
+            .join(Seat, Seat.id == SeatResult.seat_id)
+            .where(Seat.boundary_set == boundary_set, SeatResult.election == election)
+        )
+        if seat_ids is not None:
+            share_stmt = share_stmt.where(Seat.id.in_(seat_ids))
+        for result_id, party, share in db.session.execute(share_stmt).tuples():
             shares.setdefault(result_id, {})[party] = share
     facts = []
-    for seat, result in rows:
+    for (
+        seat_id,
+        code,
+        name,
+        seat_boundary_set,
+        country,
+        region,
+        county,
+        leave_pct,
+        leave_basis,
+        bme_pct,
+        young_adult_pct,
+        young_adult_band,
+        age_65plus_pct,
+        result_id,
+        result_election,
+        winner,
+        second,
+        majority_pct,
+    ) in rows:
         latest = None
-        if result is not None:
+        if result_id is not None:
             latest = engine.ResultFacts(
-                election=result.election,
-                winner=result.winner,
-                second=result.second,
-                majority_pct=result.majority_pct,
-                shares=shares.get(result.id, {}),
+                election=result_election,
+                winner=winner,
+                second=second,
+                majority_pct=majority_pct,
+                shares=shares.get(result_id, {}),
             )
         facts.append(
             engine.SeatFacts(
-                code=seat.ons_code,
-                name=seat.name,
-                boundary_set=seat.boundary_set,
-                country=seat.country,
-                region=seat.region,
-                county=seat.county,
-                leave_pct=seat.leave_pct,
-                leave_basis=seat.leave_basis,
-                bme_pct=seat.bme_pct,
-                young_adult_pct=seat.young_adult_pct,
-                young_adult_band=seat.young_adult_band,
-                age_65plus_pct=seat.age_65plus_pct,
+                code=code,
+                name=name,
+                boundary_set=seat_boundary_set,
+                country=country,
+                region=region,
+                county=county,
+                leave_pct=leave_pct,
+                leave_basis=leave_basis,
+                bme_pct=bme_pct,
+                young_adult_pct=young_adult_pct,
+                young_adult_band=young_adult_band,
+                age_65plus_pct=age_65plus_pct,
                 latest=latest,
-                seat_id=seat.id,
+                seat_id=seat_id,
             )
         )
     return facts
 
 
-def seat_facts(boundary_set: str) -> tuple[list[engine.SeatFacts], engine.Medians]:
-    """Every seat of a boundary set as engine facts, and the national medians over them."""
+def _cached_facts(boundary_set: str):
+    """The cache entry of a boundary set: (when read, facts, medians, prepared seats by stance
+    and thresholds), read now when the cache is off or the entry is missing or too old."""
     if boundary_set not in LATEST_ELECTION:
         raise DomainError("Choose the 2010 or 2024 boundaries.", field="boundary_set")
     ttl = float(current_app.config.get("SEATFIT_FACTS_CACHE_SECONDS", 0))
@@ -106,13 +154,34 @@ def seat_facts(boundary_set: str) -> tuple[list[engine.SeatFacts], engine.Median
         with _cache_lock:
             hit = _cache.get(key)
         if hit and now - hit[0] < ttl:
-            return hit[1], hit[2]
+            return hit
     facts = _load_facts(boundary_set)
-    medians = engine.national_medians(facts)
+    entry = (now, facts, engine.national_medians(facts), {})
     if ttl > 0:
         with _cache_lock:
-            _cache[key] = (now, facts, medians)
+            _cache[key] = entry
+    return entry
+
+
+def seat_facts(boundary_set: str) -> tuple[list[engine.SeatFacts], engine.Medians]:
+    """Every seat of a boundary set as engine facts, and the national medians over them."""
+    _, facts, medians, _ = _cached_facts(boundary_set)
     return facts, medians
+
+
+def prepared_seats(boundary_set: str, stance: str, t: engine.Thresholds) -> engine.PreparedSeats:
+    """Every seat of a boundary set prepared for ranking candidates of this stance (see
+    ``engine.prepare_seats``), kept with the seat figures. The key is the stance value and the
+    thresholds, never a person: the entry is the same for everyone who gives that stance."""
+    _, facts, medians, prepared = _cached_facts(boundary_set)
+    key = (stance, t)
+    with _cache_lock:
+        hit = prepared.get(key)
+    if hit is None:
+        hit = engine.prepare_seats(facts, stance, t, medians)
+        with _cache_lock:
+            prepared[key] = hit
+    return hit
 
 
 def facts_for_seat(seat: Seat) -> tuple[engine.SeatFacts, engine.Medians]:
@@ -312,18 +381,21 @@ def is_current(check: SeatFitCheck, now: datetime | None = None) -> bool:
 
 def rank_seats(
     actor: User, profile: CandidateProfile, boundary_set: str, stance: str | None = None, seat_ids=None
-) -> list[tuple[engine.SeatFacts, engine.FitResult]]:
-    """Every seat of a boundary set checked for one candidate, best first (nothing saved).
+) -> list[tuple[engine.SeatFacts, engine.RankedFit]]:
+    """Every seat of a boundary set checked for one candidate, best first (nothing saved). Each
+    result equals ``engine.check`` of that seat; its sentences are written when first read.
 
     ``seat_ids``, when given, keeps only those seats (the browser's filters)."""
     if not policy.can_rank(actor, profile):
         raise NotFound()
-    facts, medians = seat_facts(boundary_set)
+    stance = _check_stance(stance)
+    if boundary_set not in LATEST_ELECTION:
+        raise DomainError("Choose the 2010 or 2024 boundaries.", field="boundary_set")
+    candidate = candidate_facts(profile, stance)
+    seats = prepared_seats(boundary_set, candidate.stance, thresholds())
     if seat_ids is not None:
-        wanted = set(seat_ids)
-        facts = [f for f in facts if f.seat_id in wanted]
-    candidate = candidate_facts(profile, _check_stance(stance))
-    return engine.rank(candidate, facts, thresholds(), medians)
+        seats = seats.only(seat_ids)
+    return engine.rank_prepared(candidate, seats)
 
 
 def compare(

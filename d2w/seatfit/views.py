@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from d2w.audit import services as audit
@@ -50,6 +53,14 @@ def _audit_stance_seen(actor, profile: CandidateProfile, stance: str | None) -> 
         return
     audit.record(actor, "sensitive.viewed", profile, summary="referendum vote, shown on a seat-fit page")
     db.session.commit()
+
+
+def _render_audited(actor, profile: CandidateProfile, shown_stance: str | None, template: str, **context) -> str:
+    """The page, rendered before the audit of the shown vote is committed: the commit expires
+    every loaded object, which the template would otherwise read back one query at a time."""
+    page = render_template(template, profile=profile, **context)
+    _audit_stance_seen(actor, profile, shown_stance)
+    return page
 
 
 @bp.route("/")
@@ -137,11 +148,12 @@ def _get_check(check_id: int) -> tuple[SeatFitCheck, CandidateProfile]:
 @roles("staff", "candidate")
 def detail(check_id: int):
     check, profile = _get_check(check_id)
-    _audit_stance_seen(acting_user(), profile, check.stance)
-    return render_template(
+    return _render_audited(
+        acting_user(),
+        profile,
+        check.stance,
         "seatfit/detail.html",
         check=check,
-        profile=profile,
         current=services.is_current(check),
         # False for a what-if check (run against a vote other than the one on the profile): it
         # cannot back an application however new it is (see services.BINDING_STANCES).
@@ -154,6 +166,33 @@ def detail(check_id: int):
 
 
 RANK_PAGE_SIZE = 50
+_MARKER = 2147483647  # the largest id a route takes: stands for the id in a URL built once
+BAND_TAG_CLASSES = {"good": "tag-green", "caution": "tag-amber", "poor": "tag-red"}
+
+
+def _urls_by_id(endpoint: str, arg: str, **values) -> Callable[[int], str]:
+    """``url_for(endpoint, **values, **{arg: id})`` for the many ids of a list, built once."""
+    url = url_for(endpoint, **values, **{arg: _MARKER})
+    if url.count(str(_MARKER)) != 1:
+        return lambda id_: url_for(endpoint, **values, **{arg: id_})
+    head, tail = url.split(str(_MARKER))
+    return lambda id_: f"{head}{int(id_)}{tail}"
+
+
+def _score_text(score: float | None) -> str:
+    """The ``score_text`` macro of seatfit/_macros.html, for the many rows of the ranking."""
+    return "not scored" if score is None else f"{score:g}/100"
+
+
+_BAND_TAGS = {
+    band: Markup('<span class="tag {}">{}</span>').format(BAND_TAG_CLASSES[band], engine.BAND_LABELS[band])
+    for band in engine.BANDS
+}
+
+
+def _band_tag(band: str) -> Markup:
+    """The ``band_tag`` macro of seatfit/_macros.html, for the many rows of the ranking."""
+    return _BAND_TAGS[band]
 
 
 @bp.route("/rank/<int(max=2147483647):profile_id>")
@@ -171,8 +210,10 @@ def rank(profile_id: int):
     if filters.active:
         seat_ids = db.session.scalars(seat_queries.filtered_seats(filters).with_only_columns(Seat.id)).all()
     stance = _stance_arg(request.args.get("stance"))
+    declared = services.declared_stance(profile)
     try:
-        ranked = services.rank_seats(actor, profile, filters.boundary_set, stance, seat_ids)
+        # The declared vote read once, for the ranking and for the form.
+        ranked = services.rank_seats(actor, profile, filters.boundary_set, stance or declared, seat_ids)
     except DomainError as exc:
         abort(400, exc.message)
     band = request.args.get("band")
@@ -184,11 +225,11 @@ def rank(profile_id: int):
     number = parse_page(request.args.get("page"))
     start = (number - 1) * RANK_PAGE_SIZE
     page = Page(items=ranked[start : start + RANK_PAGE_SIZE], page=number, per_page=RANK_PAGE_SIZE, total=len(ranked))
-    declared = services.declared_stance(profile)
-    _audit_stance_seen(actor, profile, declared)
-    return render_template(
+    return _render_audited(
+        actor,
+        profile,
+        declared,
         "seatfit/rank.html",
-        profile=profile,
         page=page,
         start=start,
         filters=filters,
@@ -200,6 +241,10 @@ def rank(profile_id: int):
         counts=counts,
         band_labels=engine.BAND_LABELS,
         party_name=engine.party_name,
+        seat_url=_urls_by_id("seats.detail", "seat_id"),
+        save_url=_urls_by_id("seatfit.new", "seat", profile=profile.id),
+        row_band_tag=_band_tag,
+        row_score_text=_score_text,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, insert, select, update
 
 from d2w.core.extensions import db
+from d2w.seats import cache
 from d2w.seats.loader import ParsedFile
 from d2w.seats.models import DataSource, Seat, SeatFigureSource, SeatPartyShare, SeatResult
 from d2w.seats.provenance import FIGURES, SOURCES
@@ -158,5 +159,7 @@ def import_seats(files: list[ParsedFile]) -> ImportSummary:
     db.session.flush()
     from d2w.seatfit.services import clear_cache
 
+    # What this process kept of the old seat data (other workers' copies age out).
     clear_cache()
+    cache.clear()
     return summary

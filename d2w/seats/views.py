@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 from flask import Blueprint, abort, current_app, render_template, request
+from markupsafe import Markup
 
 from d2w.core import charts
 from d2w.core.access import acting_user, roles
 from d2w.core.extensions import db
 from d2w.core.forms import choices
 from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
-from d2w.seats import analysis, policy, provenance, queries
+from d2w.seats import analysis, cache, policy, provenance, queries
 from d2w.seats.forms import AnalysisForm, SeatFilterForm
 from d2w.seats.models import Seat, SeatResult
 
@@ -49,6 +53,34 @@ DEFAULT_THRESHOLD = "30"
 LINE_CHART_MIN_SHARE = 3.0
 
 
+_NO_FIGURE = Markup('<span class="muted">–<span class="visually-hidden">no figure</span></span>')
+
+
+def pct_html(value: float | None, places: int = 1) -> Markup:
+    """A percentage with ``places`` decimals, or a readable "no figure" (the ``pct`` macro of
+    templates/seats/_macros.html; a list of many seats calls this directly, which is cheaper)."""
+    if value is None:
+        return _NO_FIGURE
+    return Markup(f"{value:.{places}f}%")  # noqa: S704 - a formatted number
+
+
+@lru_cache(maxsize=128)
+def party_html(code: str | None) -> Markup:
+    """A party's name with its colour swatch, or "None" (the ``party`` macro)."""
+    if not code:
+        return Markup('<span class="muted">None</span>')
+    return (
+        Markup(
+            '<span class="party"><svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" '
+            'focusable="false"><rect width="12" height="12" rx="2" fill="'
+        )
+        + charts.PARTY_COLOURS.get(code, "#707070")
+        + Markup('"/></svg>')
+        + charts.PARTY_NAMES.get(code, code)
+        + Markup("</span>")
+    )
+
+
 @bp.record_once
 def _template_globals(state) -> None:
     """Party names and colours and election labels for every template (globals, so that the
@@ -57,6 +89,8 @@ def _template_globals(state) -> None:
         party_names=charts.PARTY_NAMES,
         party_colours=charts.PARTY_COLOURS,
         election_labels=queries.ELECTION_LABELS,
+        seat_pct=pct_html,
+        seat_party=party_html,
     )
 
 
@@ -76,7 +110,7 @@ def index():
     filters = queries.parse_filters(request.args)
     form = SeatFilterForm(request.args or None)
     form.boundaries.data = filters.boundary_set
-    won = queries.winner_counts(filters.boundary_set)
+    won = cache.kept(("winner_counts", filters.boundary_set), lambda: queries.winner_counts(filters.boundary_set))
     winner_choices = [("", "Any party"), *((p, f"{_party(p)} ({n})") for p, n in won)]
     if filters.winner and filters.winner not in dict(won):
         winner_choices.append((filters.winner, f"{_party(filters.winner)} (0)"))
@@ -155,6 +189,17 @@ def _figure_rows(seat: Seat, latest: SeatResult | None, medians: dict) -> list[d
     return rows
 
 
+@dataclass(frozen=True)
+class SourceInfo:
+    """A data source as a seat page shows it (plain data, so that it may be kept)."""
+
+    key: str
+    title: str
+    publisher: str
+    licence: str
+    notes: str
+
+
 def _sources(boundary_set: str) -> list[dict]:
     """Each figure of the boundary set with its note and its sources, in FIGURE_LABELS order."""
     grouped: dict[str, dict] = {}
@@ -168,11 +213,22 @@ def _sources(boundary_set: str) -> list[dict]:
                 "sources": [],
             },
         )
-        entry["sources"].append(link.source)
+        source = link.source
+        entry["sources"].append(SourceInfo(source.key, source.title, source.publisher, source.licence, source.notes))
     order = {name: i for i, name in enumerate(FIGURE_LABELS)}
     for entry in grouped.values():
         entry["sources"].sort(key=lambda s: s.key)
     return sorted(grouped.values(), key=lambda e: (order.get(e["figure"], len(order)), e["figure"]))
+
+
+def _boundary_set_facts(boundary_set: str) -> tuple[dict, list[dict], list[SourceInfo]]:
+    """What every seat page of a boundary set shares: the national medians, each figure's
+    sources and the list of sources (kept; see ``d2w.seats.cache``)."""
+    sources = _sources(boundary_set)
+    source_list = sorted(
+        {s.key: s for entry in sources for s in entry["sources"]}.values(), key=lambda s: (s.key[0], int(s.key[1:]))
+    )
+    return queries.national_medians(boundary_set), sources, source_list
 
 
 def _result_charts(seat: Seat, results: list[tuple[SeatResult, dict[str, float]]]) -> dict:
@@ -224,8 +280,9 @@ def detail(seat_id: int):
     results = queries.seat_results(seat)
     latest_code = queries.latest_election(seat.boundary_set)
     latest = next((r for r, _ in results if r.election == latest_code), None)
-    medians = queries.national_medians(seat.boundary_set)
-    sources = _sources(seat.boundary_set)
+    medians, sources, source_list = cache.kept(
+        ("seat_page", seat.boundary_set), lambda: _boundary_set_facts(seat.boundary_set)
+    )
     return render_template(
         "seats/detail.html",
         seat=seat,
@@ -235,9 +292,7 @@ def detail(seat_id: int):
         medians=medians,
         charts=_result_charts(seat, results),
         sources=sources,
-        source_list=sorted(
-            {s.key: s for entry in sources for s in entry["sources"]}.values(), key=lambda s: (s.key[0], int(s.key[1:]))
-        ),
+        source_list=source_list,
         caveats=provenance.CAVEATS,
         leave_caveat=provenance.LEAVE_CAVEAT,
         leave_basis=LEAVE_BASIS_LABELS.get(seat.leave_basis or "", ""),
@@ -262,8 +317,17 @@ def analysis_page():
     args.setdefault("bme_threshold", DEFAULT_THRESHOLD)
     form = AnalysisForm(args)
     if not form.validate():
-        return render_template("seats/analysis.html", form=form, result=None), 400
+        return render_template("seats/analysis.html", form=form, section=None), 400
     boundary_set, election, threshold = form.boundaries.data, form.election.data, form.threshold
+    # The tables and charts depend on the seat data and these three choices only: rendered once
+    # and kept (see ``d2w.seats.cache``).
+    key = ("analysis", boundary_set, election, threshold, request.script_root)
+    section = cache.kept(key, lambda: _analysis_section(boundary_set, election, threshold))
+    return render_template("seats/analysis.html", form=form, section=section)
+
+
+def _analysis_section(boundary_set: str, election: str, threshold: float) -> Markup:
+    """The analysis of one boundary set, election and threshold, rendered."""
     rows = queries.analysis_rows(boundary_set, election)
     bme = analysis.bme_analysis(rows, threshold)
     leave = analysis.leave_table(rows)
@@ -318,4 +382,4 @@ def analysis_page():
         "no_winner_share": sum(1 for r in rows if r.winner_share_pct is None),
         "leave_caveat": provenance.LEAVE_CAVEAT,
     }
-    return render_template("seats/analysis.html", form=form, result=result)
+    return Markup(render_template("seats/_analysis.html", result=result))  # noqa: S704 - a rendered template
