@@ -13,24 +13,27 @@ Counts, progress and totals use verified milestones only, computed with SQL aggr
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
+from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
+from d2w.core.pagination import Page, Sort, apply_sort
 from d2w.core.regions import canonical_region
 from d2w.engagement import policy, uploads
 from d2w.engagement.models import (
@@ -38,6 +41,7 @@ from d2w.engagement.models import (
     MAX_PEOPLE_REACHED,
     MAX_TARGET,
     MAX_VOLUNTEERS,
+    STATUS_LABELS,
     Milestone,
     MilestoneEvent,
     MilestoneTarget,
@@ -483,6 +487,15 @@ class Progress:
         return f"{self.done} of {self.target}"
 
 
+@dataclass(frozen=True)
+class Member:
+    """A candidate as the cohort's progress names them: the profile's id and the user's name
+    (loaded as two columns, not as objects)."""
+
+    id: int
+    name: str
+
+
 @dataclass
 class TypeProgress:
     type: MilestoneType
@@ -491,7 +504,7 @@ class TypeProgress:
 
 @dataclass
 class CandidateProgress:
-    profile: CandidateProfile
+    profile: CandidateProfile | Member
     overall: Progress
     by_type: list[TypeProgress] = field(default_factory=list)
 
@@ -512,21 +525,37 @@ class Totals:
     volunteers_recruited: int = 0
 
 
-def _types_by_id(type_ids: Iterable[int]) -> dict[int, MilestoneType]:
-    ids = list(type_ids)
+def _ordered(types: Iterable[MilestoneType]) -> list[MilestoneType]:
+    return sorted(types, key=lambda t: (t.category, t.name.lower()))
+
+
+def _targets_and_types(cohort_ids: Iterable[int]) -> dict[int, tuple[dict[int, int], list[MilestoneType]]]:
+    """Each cohort's targets ({type id: target}) and their types in catalogue order, in one query."""
+    ids = list(cohort_ids)
+    out: dict[int, tuple[dict[int, int], list[MilestoneType]]] = {cid: ({}, []) for cid in ids}
     if not ids:
-        return {}
-    return {t.id: t for t in db.session.scalars(select(MilestoneType).where(MilestoneType.id.in_(ids)))}
+        return out
+    rows = db.session.execute(
+        select(MilestoneTarget.cohort_id, MilestoneTarget.target, MilestoneType)
+        .join(MilestoneType, MilestoneType.id == MilestoneTarget.type_id)
+        .where(MilestoneTarget.cohort_id.in_(ids))
+    ).all()
+    for cid, target, t in rows:
+        out[cid][0][t.id] = target
+        out[cid][1].append(t)
+    return {cid: (targets, _ordered(types)) for cid, (targets, types) in out.items()}
 
 
-def _ordered(types: Mapping[int, MilestoneType]) -> list[MilestoneType]:
-    return sorted(types.values(), key=lambda t: (t.category, t.name.lower()))
+def _spec(targets: Mapping[int, int], types: list[MilestoneType]) -> list[tuple[MilestoneType, int, int]]:
+    """(type, its id, its target) for each type with a target, in order: read once a page."""
+    return [(t, t.id, targets[t.id]) for t in types]
 
 
 def _candidate_progress(
-    profile: CandidateProfile, targets: Mapping[int, int], counts: Mapping[int, int], types: list[MilestoneType]
+    profile: CandidateProfile | Member, spec: list[tuple[MilestoneType, int, int]], counts: Mapping[int, int]
 ) -> CandidateProgress:
-    by_type = [TypeProgress(t, Progress(min(counts.get(t.id, 0), targets[t.id]), targets[t.id])) for t in types]
+    """Each type counts up to its target."""
+    by_type = [TypeProgress(t, Progress(min(counts.get(tid, 0), target), target)) for t, tid, target in spec]
     overall = Progress(sum(tp.progress.done for tp in by_type), sum(tp.progress.target for tp in by_type))
     return CandidateProgress(profile=profile, overall=overall, by_type=by_type)
 
@@ -544,32 +573,61 @@ def holding_cohorts(profile_id: int) -> list[Cohort]:
 
 
 def candidate_progress(profile: CandidateProfile, cohort: Cohort) -> CandidateProgress:
-    """One candidate's progress towards one cohort's targets (three queries)."""
-    targets = targets_for(cohort.id)
-    types = _ordered(_types_by_id(targets))
-    return _candidate_progress(profile, targets, verified_counts([profile.id])[profile.id], types)
+    """One candidate's progress towards one cohort's targets (two queries)."""
+    return candidate_progress_in(profile, [cohort])[0][1]
 
 
-def _roster_profiles(cohort_id: int) -> list[CandidateProfile]:
-    return list(
-        db.session.scalars(
-            select(CandidateProfile)
-            .join(Enrolment, Enrolment.profile_id == CandidateProfile.id)
-            .join(User, User.id == CandidateProfile.user_id)
-            .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
-            .order_by(func.lower(User.name), CandidateProfile.id)
-        )
-    )
+def candidate_progress_in(
+    profile: CandidateProfile | Member, cohorts: Iterable[Cohort], counts: Mapping[int, int] | None = None
+) -> list[tuple[Cohort, CandidateProgress]]:
+    """One candidate's progress towards each cohort's targets, in two queries whatever the number
+    of cohorts (one if ``counts``, their verified milestones per type, are given)."""
+    cohorts = list(cohorts)
+    targets = _targets_and_types(c.id for c in cohorts)
+    if counts is None:
+        counts = verified_counts([profile.id])[profile.id]
+    return [(c, _candidate_progress(profile, _spec(*targets[c.id]), counts)) for c in cohorts]
+
+
+def _holding(cohort_id: int):
+    """The profiles holding a place in a cohort (a subquery: at most one enrolment each)."""
+    return select(Enrolment.profile_id).where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+
+
+def _roster(cohort_id: int) -> list[Member]:
+    rows = db.session.execute(
+        select(CandidateProfile.id, User.name)
+        .join(Enrolment, Enrolment.profile_id == CandidateProfile.id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+        .order_by(func.lower(User.name), CandidateProfile.id)
+    ).all()
+    return [Member(pid, name) for pid, name in rows]
 
 
 def cohort_progress(cohort: Cohort) -> CohortProgress:
     """Every candidate's progress in a cohort, the cohort's as a whole (each candidate's target
-    counts), per type, and the cohort's totals: a fixed number of queries."""
-    targets = targets_for(cohort.id)
-    types = _ordered(_types_by_id(targets))
-    profiles = _roster_profiles(cohort.id)
-    counts = verified_counts(p.id for p in profiles)
-    candidates = [_candidate_progress(p, targets, counts[p.id], types) for p in profiles]
+    counts), per type, and the cohort's totals: four queries, whatever the cohort's size."""
+    targets, types = _targets_and_types([cohort.id])[cohort.id]
+    members = _roster(cohort.id)
+    counts: dict[int, dict[int, int]] = {m.id: {} for m in members}
+    if types:
+        # Only the types with a target count towards progress; the roster's milestones are
+        # found through the profile's index, never by scanning every verified milestone.
+        rows = db.session.execute(
+            select(Milestone.profile_id, Milestone.type_id, func.count())
+            .where(
+                Milestone.profile_id.in_(_holding(cohort.id)),
+                Milestone.status == "verified",
+                Milestone.type_id.in_(list(targets)),
+            )
+            .group_by(Milestone.profile_id, Milestone.type_id)
+        ).all()
+        for pid, tid, n in rows:
+            if pid in counts:
+                counts[pid][tid] = int(n)
+    spec = _spec(targets, types)
+    candidates = [_candidate_progress(m, spec, counts[m.id]) for m in members]
     by_type = []
     for i, t in enumerate(types):
         done = sum(c.by_type[i].progress.done for c in candidates)
@@ -594,15 +652,36 @@ def _totals_columns():
 
 def cohort_totals(cohort_ids: Iterable[int]) -> dict[int, Totals]:
     """Verified milestones, people reached and volunteers recruited by each cohort's candidates
-    (those holding a place), in one query."""
+    (those holding a place), in one query.
+
+    The milestones are summed per candidate first, reached through the candidates' index (the
+    candidates of the cohorts asked for only), then per cohort: a candidate in two cohorts
+    counts in each."""
     ids = list(cohort_ids)
     out = {cid: Totals() for cid in ids}
     if not ids:
         return out
+    holding = Enrolment.cohort_id.in_(ids), Enrolment.status.in_(HOLDS_PLACE)
+    per_profile = (
+        select(
+            Milestone.profile_id.label("profile_id"),
+            func.count(Milestone.id).label("n"),
+            func.sum(Milestone.people_reached).label("people"),
+            func.sum(Milestone.volunteers_recruited).label("volunteers"),
+        )
+        .where(Milestone.status == "verified", Milestone.profile_id.in_(select(Enrolment.profile_id).where(*holding)))
+        .group_by(Milestone.profile_id)
+        .subquery()
+    )
     rows = db.session.execute(
-        select(Enrolment.cohort_id, *_totals_columns())
-        .join(Milestone, Milestone.profile_id == Enrolment.profile_id)
-        .where(Enrolment.cohort_id.in_(ids), Enrolment.status.in_(HOLDS_PLACE), Milestone.status == "verified")
+        select(
+            Enrolment.cohort_id,
+            func.sum(per_profile.c.n),
+            func.coalesce(func.sum(per_profile.c.people), 0),
+            func.coalesce(func.sum(per_profile.c.volunteers), 0),
+        )
+        .join(per_profile, per_profile.c.profile_id == Enrolment.profile_id)
+        .where(*holding)
         .group_by(Enrolment.cohort_id)
     ).all()
     for cid, n, people, volunteers in rows:
@@ -666,3 +745,117 @@ def group_counts_by_status(profile_id: int) -> dict[str, int]:
     for status, n in rows:
         out[status] = int(n)
     return out
+
+
+def own_member(actor: User) -> Member:
+    """The acting candidate as a Member (their profile's id, one column); the profile is made if
+    missing, as ``ensure_profile`` does."""
+    profile_id = db.session.scalar(select(CandidateProfile.id).where(CandidateProfile.user_id == actor.id))
+    if profile_id is None:
+        profile_id = ensure_profile(actor).id
+    return Member(profile_id, actor.name)
+
+
+def milestone_counts(profile_id: int) -> tuple[dict[str, int], dict[int, int]]:
+    """A candidate's milestones by status, and their verified ones by type, in one query."""
+    rows = db.session.execute(
+        select(Milestone.status, Milestone.type_id, func.count())
+        .where(Milestone.profile_id == profile_id)
+        .group_by(Milestone.status, Milestone.type_id)
+    ).all()
+    by_status: dict[str, int] = defaultdict(int)
+    verified: dict[int, int] = {}
+    for status, type_id, n in rows:
+        by_status[status] += int(n)
+        if status == "verified":
+            verified[type_id] = int(n)
+    return by_status, verified
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists: the columns a row shows, never whole objects
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneRow:
+    """A milestone as a list shows it."""
+
+    id: int
+    type_name: str
+    place: str
+    occurred_on: date
+    status: str
+    created_at: datetime | None = None
+    candidate_name: str | None = None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+REVIEW_SORTS = {
+    "date": Milestone.occurred_on,
+    "logged": Milestone.created_at,
+    "type": func.lower(MilestoneType.name),
+    "candidate": func.lower(User.name),
+}
+OWN_SORTS = {"date": Milestone.occurred_on, "type": func.lower(MilestoneType.name), "status": Milestone.status}
+
+
+def _page_of(stmt: Select, number: int, per_page: int, total: int, row) -> Page:
+    """A page of ``stmt`` whose length is already known (as ``paginate`` would number it)."""
+    pages = max(1, math.ceil(total / per_page))
+    number = min(number, pages)
+    rows = db.session.execute(stmt.limit(per_page).offset((number - 1) * per_page)).all()
+    return Page(items=[row(*r) for r in rows], page=number, per_page=per_page, total=total)
+
+
+def own_milestones(profile_id: int, total: int, sort: Sort, number: int, per_page: int) -> Page:
+    """A page of the candidate's own milestones (``total``: how many they have; one query)."""
+    stmt = (
+        select(Milestone.id, MilestoneType.name, Milestone.place, Milestone.occurred_on, Milestone.status)
+        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
+        .where(Milestone.profile_id == profile_id)
+    )
+    stmt = apply_sort(stmt, sort, OWN_SORTS, Milestone.id.desc())
+    return _page_of(stmt, number, per_page, total, MilestoneRow)
+
+
+def review_page(actor: User, status: str, type_id: int | None, sort: Sort, number: int, per_page: int) -> Page:
+    """A page of the milestones the actor may review, of one status (or "all") and type: two
+    queries. The count needs no joins: every milestone has exactly one type and candidate."""
+    visible = policy.visible_milestones(actor)
+    if status != "all":
+        visible = visible.where(Milestone.status == status)
+    if type_id is not None:
+        visible = visible.where(Milestone.type_id == type_id)
+    total = db.session.scalar(visible.with_only_columns(func.count()).select_from(Milestone)) or 0
+    stmt = (
+        visible.with_only_columns(
+            Milestone.id,
+            MilestoneType.name,
+            Milestone.place,
+            Milestone.occurred_on,
+            Milestone.status,
+            Milestone.created_at,
+            User.name,
+        )
+        .select_from(Milestone)
+        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
+        .join(CandidateProfile, CandidateProfile.id == Milestone.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+    )
+    stmt = apply_sort(stmt, sort, REVIEW_SORTS, Milestone.id)
+    return _page_of(stmt, number, per_page, total, MilestoneRow)
+
+
+def type_options() -> list[tuple[int, str]]:
+    """Every type's id and name, in catalogue order (for filters)."""
+    return [
+        (tid, name)
+        for tid, name in db.session.execute(
+            select(MilestoneType.id, MilestoneType.name).order_by(
+                MilestoneType.category, func.lower(MilestoneType.name)
+            )
+        )
+    ]

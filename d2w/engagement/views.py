@@ -8,10 +8,7 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager
 
-from d2w.auth.models import User
-from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
 from d2w.core import cache
@@ -19,20 +16,12 @@ from d2w.core.access import acting_user, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
-from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.core.pagination import parse_page, parse_sort
 from d2w.engagement import policy, services, uploads
 from d2w.engagement.forms import MilestoneForm, ReviewFilterForm, ReviewForm, TargetsForm, TypeForm
 from d2w.engagement.models import STATUS_LABELS, Milestone, MilestoneType
 
 bp = Blueprint("engagement", __name__, url_prefix="/milestones")
-
-SORTS = {
-    "date": Milestone.occurred_on,
-    "logged": Milestone.created_at,
-    "type": func.lower(MilestoneType.name),
-    "candidate": func.lower(User.name),
-}
-MINE_SORTS = {"date": Milestone.occurred_on, "type": func.lower(MilestoneType.name), "status": Milestone.status}
 
 
 @bp.context_processor
@@ -123,22 +112,18 @@ def _save(form: MilestoneForm, action) -> services.Saved | None:
 @bp.route("/mine")
 @roles("candidate")
 def mine():
-    profile = ensure_profile(acting_user())
-    stmt = (
-        select(Milestone)
-        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
-        .where(Milestone.profile_id == profile.id)
+    profile = services.own_member(acting_user())
+    counts, verified = services.milestone_counts(profile.id)
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", services.OWN_SORTS, "date")
+    page = services.own_milestones(
+        profile.id, sum(counts.values()), sort, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"]
     )
-    sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", MINE_SORTS, "date")
-    stmt = apply_sort(stmt, sort, MINE_SORTS, Milestone.id.desc())
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    progress = [(c, services.candidate_progress(profile, c)) for c in services.holding_cohorts(profile.id)]
     return render_template(
         "engagement/mine.html",
         page=page,
         sort=sort,
-        progress=progress,
-        counts=services.group_counts_by_status(profile.id),
+        progress=services.candidate_progress_in(profile, services.holding_cohorts(profile.id), verified),
+        counts=counts,
     )
 
 
@@ -313,36 +298,22 @@ def return_milestone(milestone_id: int):
 @bp.route("/")
 @roles("staff", "mentor")
 def review():
-    actor = acting_user()
-    types = services.all_types()
     form = ReviewFilterForm(request.args or None)
-    type_choices = choices([("", "Any type"), *((str(t.id), t.name) for t in types)])
+    type_choices = choices([("", "Any type"), *((str(tid), name) for tid, name in services.type_options())])
     form.type.choices = type_choices
-    status = "logged"
-    stmt = (
-        policy.visible_milestones(actor)
-        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
-        .join(CandidateProfile, CandidateProfile.id == Milestone.profile_id)
-        .join(User, User.id == CandidateProfile.user_id)
-        # The joins above load the type, candidate and user: no second, eager copy of each.
-        .options(
-            contains_eager(Milestone.type),
-            contains_eager(Milestone.profile).contains_eager(CandidateProfile.user),
-        )
-    )
+    status, type_id = "logged", None
     if form.validate():
         status = form.status.data or "logged"
         if form.type.data:
-            stmt = stmt.where(Milestone.type_id == int(form.type.data))
+            type_id = int(form.type.data)
     else:
         form = ReviewFilterForm(formdata=None)
         form.type.choices = type_choices
-    if status != "all":
-        stmt = stmt.where(Milestone.status == status)
     default_dir = "asc" if status == "logged" else "desc"
-    sort = parse_sort(request.args.get("sort"), request.args.get("dir") or default_dir, SORTS, "logged")
-    stmt = apply_sort(stmt, sort, SORTS, Milestone.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir") or default_dir, services.REVIEW_SORTS, "logged")
+    page = services.review_page(
+        acting_user(), status, type_id, sort, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"]
+    )
     return render_template("engagement/review.html", form=form, page=page, sort=sort, status=status)
 
 

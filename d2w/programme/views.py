@@ -18,7 +18,7 @@ from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
-from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.core.pagination import parse_page, parse_sort
 from d2w.programme import ical, mailers, policy, rules, services
 from d2w.programme.forms import EditSessionForm, RegisterForm, ScheduleForm, SessionFilterForm
 from d2w.programme.models import ProgrammeSession
@@ -28,11 +28,6 @@ bp = Blueprint("programme", __name__, url_prefix="/sessions")
 # Session ids in paths are capped at the largest 32-bit integer: bigger ones cannot exist, and
 # answer 404 instead of overflowing the database driver.
 
-SORTS = {
-    "starts": ProgrammeSession.starts_at,
-    "title": func.lower(ProgrammeSession.title),
-    "cohort": func.lower(Cohort.name),
-}
 _FEED_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
@@ -102,26 +97,27 @@ def index():
     form = SessionFilterForm(request.args or None)
     cohorts = db.session.execute(select(Cohort.id, Cohort.name).order_by(func.lower(Cohort.name), Cohort.id)).all()
     form.cohort.choices = choices([("", "Any cohort"), *((str(cid), name) for cid, name in cohorts)])
-    stmt = policy.visible_sessions(acting_user()).join(Cohort, Cohort.id == ProgrammeSession.cohort_id)
-    when = "upcoming"
+    when, cohort_id, skill = "upcoming", None, None
     if form.validate():
         when = form.when.data or "upcoming"
-        if form.cohort.data:
-            stmt = stmt.where(ProgrammeSession.cohort_id == int(form.cohort.data))
-        if form.skill.data:
-            stmt = stmt.where(ProgrammeSession.skill_area == form.skill.data)
+        cohort_id = int(form.cohort.data) if form.cohort.data else None
+        skill = form.skill.data or None
     else:
         form = SessionFilterForm(formdata=None)
         form.cohort.choices = choices([("", "Any cohort"), *((str(cid), name) for cid, name in cohorts)])
-    now = utcnow()
-    if when == "upcoming":
-        stmt = stmt.where(ProgrammeSession.ends_at > now)
-    elif when == "past":
-        stmt = stmt.where(ProgrammeSession.ends_at <= now)
     default_dir = "desc" if when == "past" else "asc"
-    sort = parse_sort(request.args.get("sort"), request.args.get("dir") or default_dir, SORTS, "starts")
-    stmt = apply_sort(stmt, sort, SORTS, ProgrammeSession.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    sort = parse_sort(
+        request.args.get("sort"), request.args.get("dir") or default_dir, services.SESSION_SORTS, "starts"
+    )
+    page = services.session_page(
+        acting_user(),
+        when=when,
+        cohort_id=cohort_id,
+        skill=skill,
+        sort=sort,
+        page=parse_page(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     rows = services.with_summaries(page.items)
     return render_template("programme/index.html", form=form, page=page, rows=rows, sort=sort, when=when)
 
@@ -175,8 +171,8 @@ def detail(session_id: int):
             register_open=policy.can_take_register(actor, s),
             action_form=ActionForm(),
         )
-    profile = ensure_profile(actor)
-    mark = services.own_mark(profile, s)
+    # A candidate sees a session only through their own profile (policy.visible_sessions).
+    mark = services.mark_of(actor, s)
     return render_template("programme/detail_candidate.html", s=s, mark=ATTENDANCE_LABELS.get(mark) if mark else None)
 
 

@@ -883,7 +883,7 @@ def cohort_context(cohort_id: int, *, actor: User | None = None, now: datetime |
     verified = engagement.verified_counts(profile_ids)
     candidates_progress = [
         CandidateProgressLine(
-            name=cp.profile.user.name,
+            name=cp.profile.name,
             done=cp.overall.done,
             target=cp.overall.target,
             percent=cp.overall.percent,
