@@ -167,6 +167,9 @@ def test_request_logs_carry_the_request_id_and_no_personal_data(app, client, peo
     assert people["staff"].email not in text
     assert "secret-token-in-path" not in text
     assert "Chidi" not in text
+    users_page = [entry for entry in lines if entry.get("route") == "/users/"]
+    assert users_page and users_page[0]["user_id"] == str(people["staff"].id)  # who, by id only
+    assert posts[0]["user_id"] is None  # the sign-in itself runs before there is a session
 
 
 def test_outbox_mail(app):

@@ -37,6 +37,7 @@ def load_user_from_session(_request):
             g.session_ended = True
         return None
     g.session_id = loaded.session_id
+    g.user_id = str(loaded.user.id)  # for the request log
     return loaded.user
 
 

@@ -81,9 +81,9 @@ def configure(app: Flask) -> None:
     def _log_request(response):
         started = getattr(g, "request_started", None)
         if started is not None and request.endpoint != "static":
-            from flask_login import current_user
-
-            user_id = current_user.get_id() if current_user and current_user.is_authenticated else None
+            # the id noted when the session was loaded: asking the user object after the view
+            # has committed would load it again
+            user_id = g.get("user_id")
             rule = request.url_rule.rule if request.url_rule else "<unmatched>"
             access.info(
                 "%s %s %s",
