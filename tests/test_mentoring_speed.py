@@ -257,3 +257,25 @@ def test_mentors_list_query_count_does_not_grow(app, client, people, make):
     with count_queries(app) as many:
         assert client.get("/mentoring/mentors?page=2").status_code == 200
     assert len(few) == len(many)
+
+
+def test_a_pair_keeps_its_latest_meeting_date_whatever_order_logs_arrive_in(app, people, make):
+    """add_log keeps the latest date (an earlier meeting logged later does not move it back);
+    refresh_last_met, used after bulk loads and by the migration, works out the same dates."""
+    late_first = _mentee(app, make, people, "mentor", "Order Test", started_weeks_ago=30, met_weeks_ago=(2, 9, 5))
+    never = _mentee(app, make, people, "mentor", "Never Met", started_weeks_ago=30)
+    today = utcnow().date()
+    with app.app_context():
+        pair = db.session.get(MentorAssignment, late_first)
+        assert pair.last_met_on == today - timedelta(weeks=2)
+        assert db.session.get(MentorAssignment, never).last_met_on is None
+        db.session.execute(MentorAssignment.__table__.update().values(last_met_on=None))
+        services.refresh_last_met()
+        db.session.commit()
+        assert db.session.get(MentorAssignment, late_first).last_met_on == today - timedelta(weeks=2)
+        assert db.session.get(MentorAssignment, never).last_met_on is None
+        # the health page's lapsed list follows the kept date
+        admin = db.session.get(User, people["admin"].id)
+        lapsed = {line.id: line.last_contact for line in services.health(admin).lapsed}
+        assert never in lapsed and lapsed[never] is None
+        assert late_first not in lapsed  # met two weeks ago

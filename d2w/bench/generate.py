@@ -481,6 +481,9 @@ class Generator:
             step()
             self.w.flush()
             self.log(f"  {label}: {_time.perf_counter() - started:.1f}s")
+        from d2w.mentoring.services import refresh_last_met
+
+        refresh_last_met()  # the logs went in by bulk insert, past add_log
         self.w.fix_sequences()
         return dict(sorted(self.w.counts.items()))
 

@@ -152,6 +152,9 @@ class MentorAssignment(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(255))
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The date of the pair's latest mentoring log, kept by services.add_log (the health page
+    # finds lapsed pairs from it instead of asking the logs about every active pair).
+    last_met_on: Mapped[date | None] = mapped_column(Date)
 
     mentor: Mapped[MentorProfile] = relationship(lazy="joined", innerjoin=True)
     profile: Mapped[CandidateProfile] = relationship(lazy="joined", innerjoin=True)
@@ -220,6 +223,14 @@ class ActionItem(db.Model):
         CheckConstraint(f"owner IN {_in(OWNER_LABELS)}", name="owner_known"),
         CheckConstraint("description <> ''", name="description_present"),
         CheckConstraint("(done_at IS NULL) = (done_by_id IS NULL)", name="done_has_who"),
+        # the health page's overdue count and list read only the open items
+        Index(
+            "ix_mentoring_action_items_open_due",
+            "due_on",
+            "assignment_id",
+            sqlite_where=text("done_at IS NULL"),
+            postgresql_where=text("done_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, func, literal, or_, select, update
+from sqlalchemy import Select, and_, case, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, defaultload, lazyload
 
@@ -365,6 +365,7 @@ def add_log(actor: User, assignment: MentorAssignment, fields: LogFields, today:
     )
     db.session.add(log)
     db.session.flush()
+    note_meeting(assignment, fields.met_on)
     if note:
         db.session.add(PrivateNote(log_id=log.id, author_id=actor.id, body=note))
     for a in actions:
@@ -627,17 +628,40 @@ def _with_pair_names(stmt: Select, assignment_id, mentor_id, profile_id) -> Sele
     )
 
 
-def _last_contact():
-    """The date of a pair's latest log (a correlated subquery: one index probe per pair on
-    ``ix_mentoring_logs_assignment_met``, where a GROUP BY would read all the logs)."""
-    return (
-        select(MentoringLog.met_on)
+def note_meeting(assignment: MentorAssignment, met_on: date) -> None:
+    """Keep the pair's latest meeting date: one atomic update, so two logs saved at once
+    cannot leave the earlier date behind."""
+    db.session.execute(
+        update(MentorAssignment)
+        .where(MentorAssignment.id == assignment.id)
+        .values(
+            last_met_on=case(
+                (or_(MentorAssignment.last_met_on.is_(None), MentorAssignment.last_met_on < met_on), met_on),
+                else_=MentorAssignment.last_met_on,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(assignment, ["last_met_on"])
+
+
+def refresh_last_met(assignment_ids: list[int] | None = None) -> None:
+    """Work out the pairs' latest meeting dates from their logs (after bulk loading logs)."""
+    latest = (
+        select(func.max(MentoringLog.met_on))
         .where(MentoringLog.assignment_id == MentorAssignment.id)
-        .order_by(MentoringLog.met_on.desc())
-        .limit(1)
         .correlate(MentorAssignment)
         .scalar_subquery()
     )
+    stmt = update(MentorAssignment).values(last_met_on=latest).execution_options(synchronize_session=False)
+    if assignment_ids is not None:
+        stmt = stmt.where(MentorAssignment.id.in_(assignment_ids))
+    db.session.execute(stmt)
+
+
+def _last_contact():
+    """The date of a pair's latest log, as kept on the pair."""
+    return MentorAssignment.last_met_on
 
 
 def active_pairs_page(page: int, per_page: int) -> Page:
