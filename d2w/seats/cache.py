@@ -10,46 +10,16 @@ person: the same for every user who may see the page.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Hashable
-from typing import TypeVar
+from d2w.core.cache import TimedCache
 
-from flask import current_app
-
-from d2w.core.extensions import db
-
-T = TypeVar("T")
 # The analysis takes any threshold: a bound on what one worker keeps.
-MAX_ENTRIES = 128
+_seat_figures = TimedCache("SEATFIT_FACTS_CACHE_SECONDS", 128)
 
-_store: dict[tuple, tuple[float, object]] = {}
-_lock = threading.Lock()
-
-
-def seconds() -> float:
-    return float(current_app.config.get("SEATFIT_FACTS_CACHE_SECONDS", 0))
+seconds = _seat_figures.seconds
+kept = _seat_figures.kept
+clear = _seat_figures.clear
 
 
-def kept(key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, or what it gave for this key less than the cache's age ago."""
-    ttl = seconds()
-    if ttl <= 0:
-        return compute()
-    full_key = (str(db.engine.url), *key)
-    now = time.monotonic()
-    with _lock:
-        hit = _store.get(full_key)
-    if hit is not None and now - hit[0] < ttl:
-        return hit[1]  # type: ignore[return-value]
-    value = compute()
-    with _lock:
-        if len(_store) >= MAX_ENTRIES:
-            _store.clear()
-        _store[full_key] = (now, value)
-    return value
-
-
-def clear() -> None:
-    with _lock:
-        _store.clear()
+def size() -> int:
+    """How many figures this worker keeps."""
+    return len(_seat_figures)
