@@ -306,6 +306,18 @@ def count_queries(app):
         sa.event.remove(engine, "before_cursor_execute", before)
 
 
+# The sign-in's own statements (the user's session), which every page runs.
+SIGN_IN_STATEMENTS = ("FROM user_sessions", "UPDATE user_sessions")
+
+
+def page_queries(app, client, path: str) -> list[str]:
+    """The statements a page runs for itself (the sign-in's left out), checking it answers 200."""
+    with count_queries(app) as statements:
+        response = client.get(path)
+        assert response.status_code == 200, path
+    return [s for s in statements if not any(a in s for a in SIGN_IN_STATEMENTS)]
+
+
 # ---------------------------------------------------------------------------------------------
 # A live server for browser tests
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from d2w.cohorts.models import Cohort, Enrolment
 from d2w.core.extensions import db
 from d2w.engagement import services
-from tests.conftest import count_queries, login
+from tests.conftest import login, page_queries
 from tests.test_engagement import (
     _admin,
     _assign,
@@ -21,17 +21,8 @@ from tests.test_engagement import (
     seeded,  # noqa: F401 - the catalogue, for every test (autouse)
 )
 
-# The sign-in's own statements (the user's session), which every page runs: not counted here.
-AUTH = ("FROM user_sessions", "UPDATE user_sessions")
 # Tables a page that shows names only must never read.
 UNWANTED = ("FROM profile_languages",)
-
-
-def _page_queries(app, client, path: str) -> list[str]:
-    with count_queries(app) as statements:
-        response = client.get(path)
-        assert response.status_code == 200, path
-    return [s for s in statements if not any(a in s for a in AUTH)]
 
 
 def _targets(app, people, cohort_id: int, wanted: dict[int, int]) -> None:
@@ -99,7 +90,7 @@ def test_cohort_page_queries_do_not_grow_with_candidates_or_milestones(app, peop
     client = app.test_client()
     login(client, people["staff"].email)
     path = f"/milestones/cohorts/{cohort_id}"
-    few = _page_queries(app, client, path)
+    few = page_queries(app, client, path)
     for i in range(6):
         make.enrol(cohort_id, make.user("candidate", name=f"Extra Candidate {i}"))
     for i in range(4):
@@ -110,7 +101,7 @@ def test_cohort_page_queries_do_not_grow_with_candidates_or_milestones(app, peop
                 app, people["candidate"], type_id=_type_id(app, i), evidence=None, evidence_url="https://example.org/x"
             ),
         )
-    many = _page_queries(app, client, path)
+    many = page_queries(app, client, path)
     # The cohort, its targets with their types, the roster, the counts and the totals.
     assert len(few) == len(many) == 5, many
     assert not [q for q in many if any(t in q for t in UNWANTED)]
@@ -140,7 +131,7 @@ def test_review_counts_without_joins_and_filters_by_status_and_type(app, people)
     assert "Showing 1–3 of 3" in page and f'/milestones/{other}"' not in page
     assert people["candidate"].name in page
     for client in (staff, mentor):
-        queries = _page_queries(app, client, "/milestones/?status=all&sort=candidate")
+        queries = page_queries(app, client, "/milestones/?status=all&sort=candidate")
         # The types for the filter, the count (no joins) and the page.
         assert len(queries) == 3, queries
         count = next(q for q in queries if "count(" in q.lower())
@@ -164,11 +155,11 @@ def test_own_milestones_page_counts_and_progress_in_every_cohort(app, people):
     assert f'data-testid="progress-{first}-text">1 of 2 (50%)' in page
     assert f'data-testid="progress-{second}-text">1 of 1 (100%)' in page
     assert "Showing 1–2 of 2" in page
-    few = _page_queries(app, client, "/milestones/mine")
+    few = page_queries(app, client, "/milestones/mine")
     for i in range(5):
         _log(app, people["candidate"], type_id=_type_id(app, i), evidence=None, evidence_url="https://example.org/x")
     third = _cohort(app, people, "Third cohort", [people["candidate"]])
     _targets(app, people, third, {english: 3})
-    many = _page_queries(app, client, "/milestones/mine")
+    many = page_queries(app, client, "/milestones/mine")
     assert len(few) == len(many)
     assert not [q for q in many if any(t in q for t in UNWANTED)]

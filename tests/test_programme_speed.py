@@ -9,19 +9,10 @@ from sqlalchemy import select
 
 from d2w.cohorts.models import Enrolment
 from d2w.core.extensions import db
-from tests.conftest import count_queries, login
+from tests.conftest import login, page_queries
 from tests.test_programme import _text, _today, prog  # noqa: F401 - prog is a fixture
 
-# The sign-in's own statements (the user's session), which every page runs: not counted here.
-AUTH = ("FROM user_sessions", "UPDATE user_sessions")
 UNWANTED = ("FROM profile_languages",)
-
-
-def _page_queries(app, client, path: str) -> list[str]:
-    with count_queries(app) as statements:
-        response = client.get(path)
-        assert response.status_code == 200, path
-    return [s for s in statements if not any(a in s for a in AUTH)]
 
 
 def test_sessions_list_counts_without_the_cohort_join_and_does_not_grow(app, client, people, prog):  # noqa: F811
@@ -34,9 +25,9 @@ def test_sessions_list_counts_without_the_cohort_join_and_does_not_grow(app, cli
     assert page.count("Alpha upcoming</a>") == 2 and "Beta past" not in page
     page = _text(client.get(f"/sessions/?when=all&cohort={second}&sort=cohort"))
     assert "Beta past</a>" in page and "Alpha upcoming" not in page and "Beta cohort" in page
-    few = _page_queries(app, client, "/sessions/?when=all&sort=cohort")
+    few = page_queries(app, client, "/sessions/?when=all&sort=cohort")
     prog.sessions(second, weeks=30, day=_today() - timedelta(days=200))
-    many = _page_queries(app, client, "/sessions/?when=all&sort=cohort")
+    many = page_queries(app, client, "/sessions/?when=all&sort=cohort")
     # The cohorts for the filter, the count, the page (with each cohort) and the marks.
     assert len(few) == len(many) == 4, many
     count = next(q for q in many if "count(" in q.lower())
@@ -52,8 +43,8 @@ def test_session_and_register_pages_do_not_grow_or_load_whole_profiles(app, clie
     prog.mark(s_large, dict.fromkeys(large_pids, "absent"))
     login(client, people["staff"].email)
     for path, expected in (("/sessions/{}", 3), ("/sessions/{}/register", 1)):
-        few = _page_queries(app, client, path.format(s_small))
-        many = _page_queries(app, client, path.format(s_large))
+        few = page_queries(app, client, path.format(s_small))
+        many = page_queries(app, client, path.format(s_large))
         # Besides the session itself: the roster with its marks (and, on the session's page, the
         # marks' summary and those of candidates who left).
         assert len(few) == len(many) == 1 + expected, (path, many)
@@ -86,7 +77,7 @@ def test_candidate_session_page_reads_only_their_own_mark(app, client, people, p
     (sid,) = prog.sessions(cohort_id, day=_today())
     prog.mark(sid, {me: "excused", pids[0]: "absent"})
     login(client, people["candidate"].email)
-    queries = _page_queries(app, client, f"/sessions/{sid}")
+    queries = page_queries(app, client, f"/sessions/{sid}")
     assert len(queries) == 2, queries  # the session (through the policy) and the mark
     page = _text(client.get(f"/sessions/{sid}"))
     assert "<dd>Excused</dd>" in page

@@ -463,17 +463,16 @@ def band_for(factors: Iterable[Factor]) -> tuple[str, float]:
     scored = [(f, WEIGHTS[f.name]) for f in factors if f.score is not None and f.name in WEIGHTS]
     total_weight = sum(w for _, w in scored)
     score = round(sum(f.score * w for f, w in scored) / total_weight, 1) if total_weight else 0.0
-    if any(f.strong for f in factors):
-        return "poor", score
-    if score >= GOOD_FROM:
-        band = "good"
-    elif score >= CAUTION_FROM:
-        band = "caution"
-    else:
-        band = "poor"
-    if band == "good" and any(f.warning for f in factors):
-        band = "caution"
-    return band, score
+    return _band(score, any(f.strong for f in factors), any(f.warning for f in factors)), score
+
+
+def _band(score: float, strong: bool, warned: bool) -> str:
+    """A strong warning makes it poor; otherwise the score decides, and a warning caps it at
+    caution."""
+    if strong:
+        return "poor"
+    band = "good" if score >= GOOD_FROM else "caution" if score >= CAUTION_FROM else "poor"
+    return "caution" if band == "good" and warned else band
 
 
 def check(
@@ -536,17 +535,7 @@ def _band_from(
     """``band_for`` of a seat's factors (``SeatBase``) with a local-ties factor of this score and
     warning, computed in the same order (so the same floating-point figures)."""
     score = round(sum((*terms, ties_score * WEIGHTS["local_ties"])) / total_weight, 1)
-    if strong:
-        return "poor", score
-    if score >= GOOD_FROM:
-        band = "good"
-    elif score >= CAUTION_FROM:
-        band = "caution"
-    else:
-        band = "poor"
-    if band == "good" and (warned or ties_warning):
-        band = "caution"
-    return band, score
+    return _band(score, strong, warned or ties_warning), score
 
 
 def prepare_seat(seat: SeatFacts, stance: str, thresholds: Thresholds) -> SeatBase:
