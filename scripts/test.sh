@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` (and so CI) runs it: ruff, then pytest on SQLite and, when
-# D2W_TEST_DATABASE_URL is set, the same suite on PostgreSQL. The two runs go side by side (one per
-# core), each with its own temporary folder; each run's output is printed when both are done.
+# D2W_TEST_DATABASE_URL is set, the same suite on PostgreSQL but for the browser journeys. The two
+# runs go side by side (one per core), each with its own temporary folder; each run's output is
+# printed when both are done.
 # Extra arguments go to both pytest runs, e.g. scripts/test.sh -k seatfit
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,9 @@ env -u D2W_TEST_DATABASE_URL -u D2W_TEST_REDIS_URL \
 sqlite_pid=$!
 pg_pid=""
 if [ -n "${D2W_TEST_DATABASE_URL:-}" ]; then
-  $BIN/pytest --basetemp="$work/postgres" -p no:cacheprovider "$@" >"$work/postgres.log" 2>&1 &
+  # The browser journeys run once, in the SQLite pass: they test pages, and everything they do
+  # reaches the database through the same services that the PostgreSQL pass tests.
+  $BIN/pytest --basetemp="$work/postgres" -p no:cacheprovider -m "not browser" "$@" >"$work/postgres.log" 2>&1 &
   pg_pid=$!
 fi
 

@@ -150,7 +150,7 @@ def test_import_loads_both_boundary_sets(app, imported):
         assert db.session.scalar(select(func.count()).select_from(DataSource)) == len(provenance.SOURCES) == 17
 
 
-def test_regions_are_canonical(app, imported):
+def test_regions_are_canonical(seat_data, app):
     with app.app_context():
         regions = Counter(db.session.execute(select(Seat.boundary_set, Seat.region)).all())
     # The 2010 file says "East"; both sets use the canonical "East of England".
@@ -159,7 +159,7 @@ def test_regions_are_canonical(app, imported):
     assert not any(region == "East" for _, region in regions)
 
 
-def test_seat_figures_are_stored_as_given(app, imported):
+def test_seat_figures_are_stored_as_given(seat_data, app):
     with app.app_context():
         seat = db.session.scalar(select(Seat).where(Seat.boundary_set == "2010", Seat.ons_code == "E14000530"))
         assert (seat.name, seat.county, seat.constituency_type) == ("Aldershot", "Hampshire", "borough")
@@ -345,7 +345,7 @@ def _winners(election: str, boundary_set: str, *where) -> Counter:
     return Counter(rows)
 
 
-def test_seat_totals_match_the_official_results(app, imported):
+def test_seat_totals_match_the_official_results(seat_data, app):
     with app.app_context():
         w2017 = _winners("2017", "2010")
         assert (w2017["con"], w2017["lab"], w2017["snp"], w2017["ld"], w2017["dup"], w2017["sf"]) == (
@@ -373,7 +373,7 @@ def test_seat_totals_match_the_official_results(app, imported):
         assert (n2019["con"], n2019["lab"], n2019["snp"], n2019["ld"]) == (372, 200, 48, 8)
 
 
-def test_high_bme_seats_in_2017_match_provenance_section_6(app, imported):
+def test_high_bme_seats_in_2017_match_provenance_section_6(seat_data, app):
     """PROVENANCE.md section 6: 75 seats (2010 boundaries) with bme_pct ≥ 30; in 2017 Labour
     won 70 and the Conservatives 5 (Harrow East, Hendon, Finchley and Golders Green, Cities of
     London and Westminster, Uxbridge and South Ruislip)."""
@@ -405,7 +405,7 @@ def test_high_bme_seats_in_2017_match_provenance_section_6(app, imported):
         assert last.name == "Enfield, Southgate" and round(last.bme_pct, 2) == 30.04
 
 
-def test_medians_and_leave_counts_match_provenance(app, imported):
+def test_medians_and_leave_counts_match_provenance(seat_data, app):
     with app.app_context():
         gb = list(
             db.session.scalars(select(Seat.bme_pct).where(Seat.boundary_set == "2010", Seat.bme_pct.is_not(None)))
@@ -430,7 +430,7 @@ def test_medians_and_leave_counts_match_provenance(app, imported):
         assert [tuple(r) for r in croydon[:2]] == [(165, "con"), (5652, "lab")]
 
 
-def test_provenance_is_stored_for_every_figure(app, imported):
+def test_provenance_is_stored_for_every_figure(seat_data, app):
     with app.app_context():
         sources = {s.key: s for s in db.session.scalars(select(DataSource))}
         assert set(sources) == {f"A{i}" for i in range(1, 10)} | {f"B{i}" for i in range(1, 9)}
