@@ -163,3 +163,9 @@ def test_own_milestones_page_counts_and_progress_in_every_cohort(app, people):
     many = page_queries(app, client, "/milestones/mine")
     assert len(few) == len(many)
     assert not [q for q in many if any(t in q for t in UNWANTED)]
+
+
+def test_progress_figures_carry_thousands_separators():
+    from d2w.engagement.services import Progress
+
+    assert Progress(done=639, target=2232).text == "639 of 2,232"

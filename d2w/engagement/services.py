@@ -484,7 +484,7 @@ class Progress:
 
     @property
     def text(self) -> str:
-        return f"{self.done} of {self.target}"
+        return f"{self.done:,} of {self.target:,}"
 
 
 @dataclass(frozen=True)
