@@ -351,6 +351,16 @@ def count_queries(app):
         sa.event.remove(engine, "before_cursor_execute", before)
 
 
+def run_at_once(*calls, timeout: float = 30) -> None:
+    """Run the calls in threads at the same time (each test's own barrier lines them up) and wait
+    for them all: for tests of two people acting at once."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+
+
 # The sign-in's own statements (the user's session), which every page runs.
 SIGN_IN_STATEMENTS = ("FROM user_sessions", "UPDATE user_sessions")
 

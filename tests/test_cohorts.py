@@ -7,6 +7,7 @@ import html
 import io
 import threading
 from datetime import date
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from d2w.cohorts.models import Cohort, Enrolment
 from d2w.core.csvio import safe_cell, write_csv
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
-from tests.conftest import count_queries, csrf_token, login, post
+from tests.conftest import count_queries, csrf_token, login, post, run_at_once
 
 
 def _count(model) -> int:
@@ -145,11 +146,7 @@ def test_two_enrolments_into_the_last_place_one_succeeds(app, people, make):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=attempt, args=(people[k],)) for k in ("candidate", "candidate2")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    run_at_once(*(partial(attempt, people[k]) for k in ("candidate", "candidate2")))
     assert sorted(results) == ["ok", "refused"]
     with app.app_context():
         assert db.session.get(Cohort, cohort_id).places_taken == 1

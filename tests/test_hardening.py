@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from d2w.cohorts import services as cohorts
 from d2w.cohorts.models import Cohort, Enrolment
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
-from tests.conftest import csrf_token, login, post
+from tests.conftest import csrf_token, login, post, run_at_once
 
 
 def test_database_errors_never_carry_the_values(app, people):
@@ -53,11 +54,7 @@ def test_two_first_saves_of_the_same_answer_at_once_both_succeed(app, people):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=save, args=(v,)) for v in ("leave", "remain")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    run_at_once(*(partial(save, v) for v in ("leave", "remain")))
     # SQLite may make the second writer wait and then fail to get the lock; never a constraint error.
     assert not [e for e in errors if isinstance(e, sa.exc.IntegrityError)], errors
     with app.app_context():
@@ -427,11 +424,7 @@ def test_two_moves_of_one_application_at_once_record_one_step(seat_data, app, pe
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=move, args=(s,)) for s in ("fit_checked", "withdrawn")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    run_at_once(*(partial(move, s) for s in ("fit_checked", "withdrawn")))
     assert outcomes.count("moved") == 1, outcomes
     # The loser is told about the conflict (SQLite may refuse its write lock instead): never an
     # integrity error or a silently lost update.
@@ -463,11 +456,7 @@ def test_two_applications_for_one_seat_started_at_once_leave_one_open(seat_data,
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=start) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    run_at_once(start, start)
     assert outcomes.count("started") == 1, outcomes
     assert all(isinstance(o, DomainError | sa.exc.OperationalError) for o in outcomes if o != "started"), outcomes
     with app.app_context():

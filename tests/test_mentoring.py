@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import threading
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from d2w.core.extensions import db
 from d2w.mentoring import matching, services
 from d2w.mentoring.models import ActionItem, MentorAssignment, MentoringLog, MentoringReminder, MentorProfile, StaffNote
 from d2w.programme.skills import SKILL_LABELS
-from tests.conftest import count_queries, login, post
+from tests.conftest import count_queries, login, post, run_at_once
 
 # ---------------------------------------------------------------------------------------------
 # The role matrix of mentoring's routes, in the same shape as MATRIX in test_access.py.
@@ -271,11 +272,7 @@ def _race(app, attempts):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=run, args=(fn,)) for fn in attempts]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    run_at_once(*(partial(run, fn) for fn in attempts))
     return sorted(results)
 
 

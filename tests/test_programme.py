@@ -21,7 +21,7 @@ from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.programme import rules, services
 from d2w.programme.models import Attendance, ProgrammeSession
-from tests.conftest import count_queries, csrf_token, login, post
+from tests.conftest import count_queries, csrf_token, login, post, run_at_once
 
 # ---------------------------------------------------------------------------------------------
 # The role matrix of the programme's routes, in the same shape as MATRIX in test_access.py.
@@ -929,11 +929,7 @@ def test_two_registers_saved_at_the_same_moment(app, people, prog):
                 db.session.rollback()
                 outcome["second"] = "conflict"
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(15)
+    run_at_once(first, second, timeout=15)
     assert outcome == {"first": "saved", "second": "conflict"}
     with app.app_context():
         assert db.session.scalars(select(Attendance.status)).all() == ["present"]
