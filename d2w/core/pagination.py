@@ -94,8 +94,11 @@ def apply_sort(stmt: Select, sort: Sort, allowed: Mapping[str, Any], tiebreak) -
     return stmt.order_by(ordered, tiebreak)
 
 
-def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True, total: int | None = None) -> Page:
+    """One page of ``stmt`` (the page number kept within range). The count is a query of its own
+    unless the caller knows it (``total``: a cheaper count without the page's joins)."""
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
     result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))

@@ -13,7 +13,6 @@ Counts, progress and totals use verified milestones only, computed with SQL aggr
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -33,7 +32,7 @@ from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
-from d2w.core.pagination import Page, Sort, apply_sort
+from d2w.core.pagination import Page, Sort, apply_sort, paginate
 from d2w.core.regions import canonical_region
 from d2w.engagement import policy, uploads
 from d2w.engagement.models import (
@@ -804,10 +803,9 @@ OWN_SORTS = {"date": Milestone.occurred_on, "type": func.lower(MilestoneType.nam
 
 def _page_of(stmt: Select, number: int, per_page: int, total: int, row) -> Page:
     """A page of ``stmt`` whose length is already known (as ``paginate`` would number it)."""
-    pages = max(1, math.ceil(total / per_page))
-    number = min(number, pages)
-    rows = db.session.execute(stmt.limit(per_page).offset((number - 1) * per_page)).all()
-    return Page(items=[row(*r) for r in rows], page=number, per_page=per_page, total=total)
+    page = paginate(stmt, number, per_page, scalars=False, total=total)
+    page.items = [row(*r) for r in page.items]
+    return page
 
 
 def own_milestones(profile_id: int, total: int, sort: Sort, number: int, per_page: int) -> Page:

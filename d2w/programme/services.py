@@ -14,7 +14,6 @@ A candidate is at risk after ``AT_RISK_CONSECUTIVE_ABSENCES`` absences in a row 
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -35,7 +34,7 @@ from d2w.cohorts.services import roster
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
-from d2w.core.pagination import Page, Sort, apply_sort
+from d2w.core.pagination import Page, Sort, apply_sort, paginate
 from d2w.programme import policy, rules
 from d2w.programme.models import Attendance, ProgrammeSession
 from d2w.programme.skills import ATTENDANCE_LABELS, ATTENDED, SKILL_LABELS
@@ -549,12 +548,8 @@ def session_page(
     elif when == "past":
         stmt = stmt.where(ProgrammeSession.ends_at <= now)
     total = db.session.scalar(stmt.with_only_columns(func.count()).select_from(ProgrammeSession)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(page, pages)
     stmt = stmt.join(Cohort, Cohort.id == ProgrammeSession.cohort_id).options(contains_eager(ProgrammeSession.cohort))
-    stmt = apply_sort(stmt, sort, SESSION_SORTS, ProgrammeSession.id)
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
+    return paginate(apply_sort(stmt, sort, SESSION_SORTS, ProgrammeSession.id), page, per_page, total=total)
 
 
 def sessions_for_cohort(cohort_id: int) -> list[SessionRow]:
@@ -654,17 +649,18 @@ def history_for(profile: CandidateProfile, page: int, per_page: int, now: dateti
         ),
     )
     total = db.session.scalar(select(func.count()).select_from(ProgrammeSession).where(mine)) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(page, pages)
-    rows = db.session.execute(
+    result = paginate(
         select(ProgrammeSession, Attendance.status)
         .outerjoin(Attendance, and_(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == profile.id))
         .where(mine)
-        .order_by(ProgrammeSession.starts_at.desc(), ProgrammeSession.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(items=[HistoryRow(s, status) for s, status in rows], page=page, per_page=per_page, total=total)
+        .order_by(ProgrammeSession.starts_at.desc(), ProgrammeSession.id.desc()),
+        page,
+        per_page,
+        scalars=False,
+        total=total,
+    )
+    result.items = [HistoryRow(s, status) for s, status in result.items]
+    return result
 
 
 def own_mark(profile: CandidateProfile, s: ProgrammeSession) -> str | None:
