@@ -153,6 +153,56 @@ def test_quick_select_boxes_draw_exactly_what_wtforms_draws(app):
     assert checked > 100
 
 
+ATTRS = ({}, {"aria-describedby": "x-hint x-error", "aria-invalid": "true"}, {"required": True}, {"class_": "a&b"})
+
+
+def test_every_field_and_label_of_every_form_draws_exactly_what_wtforms_draws(app):
+    """The quick drawing of inputs, text areas and labels, for every field of every form, empty
+    and holding awkward text, with and without the attributes the field macro adds."""
+    from werkzeug.datastructures import MultiDict
+
+    from d2w.core.forms import render_field, render_label
+
+    checked = {}
+    with app.test_request_context("/"):
+        for cls in _form_classes():
+            try:
+                form = cls(formdata=None, meta={"csrf": False})
+            except TypeError:
+                continue
+            for f in form:
+                assert str(render_label(f)) == str(f.label()), (cls, f.name)
+                if type(f.widget).__name__ in ("Select", "ListWidget", "TableWidget", "FileInput", "PasswordInput"):
+                    continue
+                for text in (None, TRICKY[1][1], "y", "2026-01-02", ""):
+                    f.process(None if text is None else MultiDict({f.name: text}))
+                    for attrs in ATTRS:
+                        assert str(render_field(f, **attrs)) == str(f(**attrs)), (cls, f.name, text, attrs)
+                        checked[type(f.widget).__name__] = checked.get(type(f.widget).__name__, 0) + 1
+    assert {"TextInput", "DateInput", "EmailInput", "CheckboxInput", "TextArea"} <= set(checked), checked
+
+
+def test_quick_fields_keep_render_kw_flags_and_odd_widgets(app):
+    from wtforms import Form, IntegerField, StringField, TextAreaField
+    from wtforms.validators import DataRequired, Length, Optional
+
+    from d2w.core.forms import render_field
+
+    class F(Form):
+        name = StringField("Name", [DataRequired(), Length(min=2, max=80)], render_kw={"placeholder": 'e.g. "Jo"'})
+        notes = TextAreaField("Notes", [Optional(), Length(max=500)], render_kw={"rows": 4})
+        count = IntegerField("Count")  # NumberInput: drawn by WTForms itself
+        listed = StringField("Listed")
+
+    form = F(data={"name": "<Jo>", "notes": "a\nb & c", "count": 3})
+    form.listed._datalist = "places"  # a datalist: drawn by WTForms itself
+    for f in form:
+        for attrs in ATTRS:
+            assert str(render_field(f, **attrs)) == str(f(**attrs)), (f.name, attrs)
+    assert 'maxlength="80"' in str(render_field(form.name))
+    assert 'placeholder="e.g. &#34;Jo&#34;"' in str(render_field(form.name))
+
+
 def test_quick_select_falls_back_for_options_with_their_own_attributes(app):
     from wtforms import Form, SelectChoice, SelectField, SelectMultipleField
 
@@ -197,3 +247,87 @@ def test_the_page_window_links_what_the_old_template_loop_did():
         None,
         4000,
     ]
+
+
+def _int_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static" and rule.arguments:
+            yield rule
+
+
+@pytest.mark.parametrize("script_root", ["", "/d2w"])
+def test_quick_links_are_what_url_for_builds_for_every_route(app, script_root):
+    """Every route with arguments, built with whole numbers both ways, under two script roots."""
+    from flask import url_for
+
+    from d2w.core.urls import fast_url_for
+
+    rules = list(_int_rules(app))
+    assert len(rules) > 40
+    with app.test_request_context("/", base_url=f"http://localhost{script_root}"):
+        for rule in rules:
+            names = sorted(rule.arguments)
+            for n, values in enumerate((dict.fromkeys(names, 1), {k: 7 + i * 1000 for i, k in enumerate(names)})):
+                assert fast_url_for(rule.endpoint, **values) == url_for(rule.endpoint, **values), (rule, n)
+            values = dict.fromkeys(names, 42)
+            assert fast_url_for(rule.endpoint, **values).startswith(f"{script_root}/")
+        assert fast_url_for("static", filename="css/app.css") == url_for("static", filename="css/app.css")
+        patterns = app.extensions["d2w_url_patterns"]
+        quick = [key for key, pattern in patterns.items() if pattern and key[0] != "static"]
+        assert len(quick) > 0.8 * len(rules), "most routes are drawn from a pattern"
+
+
+def test_quick_links_leave_text_queries_and_odd_options_to_url_for(app):
+    from flask import url_for
+
+    from d2w.core.urls import fast_url_for
+
+    with app.test_request_context("/"):
+        rule = next(_int_rules(app))
+        name = sorted(rule.arguments)[0]
+        others = {k: 3 for k in rule.arguments if k != name}
+        cases = [
+            (rule.endpoint, {name: "a b/ü", **others}),  # text is quoted by Werkzeug
+            (rule.endpoint, {name: True, **others}),  # a bool is not a number here
+            (rule.endpoint, {name: 5, **others, "page": 2}),  # a query argument
+            (rule.endpoint, {name: 5, **others, "_anchor": "x"}),
+            (rule.endpoint, {name: 5, **others, "_external": True}),
+            ("candidates.index", {"page": 3}),
+            ("candidates.index", {}),
+        ]
+        for endpoint, values in cases:
+            assert fast_url_for(endpoint, **values) == url_for(endpoint, **values), (endpoint, values)
+    app.config["SERVER_NAME"] = "d2w.example"
+    with app.app_context():  # outside a request: full addresses, as before
+        assert fast_url_for(rule.endpoint, **{name: 5, **others}).startswith("http://d2w.example/")
+        assert fast_url_for(rule.endpoint, **{name: 5, **others}) == url_for(rule.endpoint, **{name: 5, **others})
+    app.config["SERVER_NAME"] = None
+    with app.test_request_context("/", base_url="http://localhost/other"):
+        assert fast_url_for(rule.endpoint, **{name: 5, **others}).startswith("/other/")
+
+
+def test_quick_links_ask_flask_when_a_rule_has_defaults_or_url_defaults(app):
+    from flask import url_for
+
+    from d2w.core.urls import fast_url_for
+
+    def view(**_values):
+        return ""
+
+    app.add_url_rule("/t/list/", "t_list", view, defaults={"page": 1})
+    app.add_url_rule("/t/list/<int:page>", "t_list", view)
+    app.add_url_rule("/t/code/<int(fixed_digits=4):n>", "t_code", view)
+    with app.test_request_context("/"):
+        assert fast_url_for("t_list", page=1) == url_for("t_list", page=1) == "/t/list/"
+        assert fast_url_for("t_list", page=2) == url_for("t_list", page=2) == "/t/list/2"
+        assert fast_url_for("t_code", n=7) == "/t/code/0007"
+    app.url_defaults(lambda endpoint, values: values.setdefault("n", 9) if endpoint == "t_code" else None)
+    with app.test_request_context("/"):
+        app.extensions["d2w_url_patterns"].clear()
+        assert fast_url_for("t_code") == url_for("t_code") == "/t/code/0009"
+
+
+def test_templates_draw_links_with_the_quick_url_for(app):
+    from d2w.core.urls import fast_url_for
+
+    assert app.jinja_env.globals["url_for"] is fast_url_for

@@ -137,7 +137,8 @@ def init_templating(app: Flask) -> None:
     from d2w.audit import policy as audit_policy
     from d2w.auth import policy as auth_policy
     from d2w.candidates import policy as candidates_policy
-    from d2w.core.forms import render_field
+    from d2w.core.forms import render_field, render_label
+    from d2w.core.urls import init_urls
     from d2w.reports import policy as reports_policy
     from d2w.seatfit import policy as seatfit_policy
     from d2w.seats import policy as seats_policy
@@ -153,8 +154,10 @@ def init_templating(app: Flask) -> None:
         applications=applications_policy,
         reports=reports_policy,
     )
+    init_urls(app)
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["render_field"] = render_field
+    app.jinja_env.globals["render_label"] = render_label
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["browser_summary"] = browser_summary
