@@ -11,7 +11,7 @@ from functools import partial
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
@@ -406,6 +406,70 @@ def test_cohort_list(app, client, people, make):
     assert page.index("Beta") < page.index("Alpha")  # newest intake first
     page = client.get("/cohorts/?q=alp").get_data(as_text=True)
     assert "Alpha" in page and "Beta" not in page
+
+
+def test_the_cohort_list_columns_match_the_cohorts(app, client, people, make):
+    """The list's column query: the same cohorts, order and facts as the models, for each sort,
+    filter and page; and two queries for the page."""
+    from d2w.core.pagination import Sort
+    from tests.conftest import page_queries
+
+    for i, (name, region, focus) in enumerate(
+        [("Alpha", "London", "bme"), ("beta", None, "young"), ("Gamma", "Wales", "both"), ("Delta", "London", "both")]
+    ):
+        make.cohort(
+            name, region=region, focus=focus, start=date(2025, 1 + i, 1), end=date(2025, 7 + i, 1), capacity=5 + i
+        )
+    with app.app_context():
+        closed = db.session.scalar(select(Cohort).where(Cohort.name == "Gamma"))
+        closed.status, closed.places_taken = "closed", 3
+        db.session.commit()
+        for key in services.LIST_SORTS:
+            for descending in (False, True):
+                for status, q, page in ((None, None, 1), ("open", None, 1), (None, "A", 1), (None, None, 2)):
+                    sort = Sort(key=key, descending=descending)
+                    rows = services.cohort_list(status=status, q=q, sort=sort, page=page, per_page=3)
+                    stmt = select(Cohort)
+                    if status:
+                        stmt = stmt.where(Cohort.status == status)
+                    if q:
+                        stmt = stmt.where(func.lower(Cohort.name).like(f"%{q.lower()}%"))
+                    column = services.LIST_SORTS[key]
+                    stmt = stmt.order_by(column.desc() if descending else column.asc(), Cohort.id)
+                    models = db.session.scalars(stmt.limit(3).offset((page - 1) * 3)).all()
+                    shown = [
+                        (
+                            r.id,
+                            r.name,
+                            r.focus_label,
+                            r.region,
+                            r.intake_start,
+                            r.intake_end,
+                            r.places_taken,
+                            r.capacity,
+                            r.is_open,
+                        )
+                        for r in rows.items
+                    ]
+                    assert shown == [
+                        (
+                            c.id,
+                            c.name,
+                            c.focus_label,
+                            c.region,
+                            c.intake_start,
+                            c.intake_end,
+                            c.places_taken,
+                            c.capacity,
+                            c.is_open,
+                        )
+                        for c in models
+                    ], (key, descending, status, q, page)
+                    assert rows.total == len(db.session.scalars(stmt).all())
+    login(client, people["staff"].email)
+    assert len(page_queries(app, client, "/cohorts/?sort=name")) == 2  # the count and the page
+    page = client.get("/cohorts/?status=closed").get_data(as_text=True)
+    assert "Gamma" in page and "Alpha" not in page and "Closed" in page
 
 
 def test_the_cohort_pages_roster_columns_match_the_roster(app, make):

@@ -331,3 +331,44 @@ def test_templates_draw_links_with_the_quick_url_for(app):
     from d2w.core.urls import fast_url_for
 
     assert app.jinja_env.globals["url_for"] is fast_url_for
+
+
+def _url_with_as_before(**changes):
+    from urllib.parse import urlencode
+
+    from flask import request
+
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    query = urlencode(args)
+    return request.path + (f"?{query}" if query else "")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "page=3",
+        "q=a+b%26c&cohort=3&sort=name&dir=desc&page=7",
+        "q=%C3%BCn%C3%AF&q=second&empty=&x=1",
+        "page=2&page=5",
+    ],
+)
+def test_page_and_sort_links_keep_the_query_as_before(app, query):
+    from d2w.core.templating import url_with
+
+    changes = [
+        {},
+        {"page": 2},
+        {"page": None},
+        {"sort": "name", "dir": "asc", "page": None},
+        {"q": "Tom & Jerry / ü"},
+        {"new": 5, "cohort": None},
+    ]
+    with app.test_request_context(f"/candidates/?{query}"):
+        for change in changes * 2:  # the second time from the request's stored encoding
+            assert url_with(**change) == _url_with_as_before(**change), change

@@ -25,6 +25,7 @@ from d2w.cohorts.models import ENROLMENT_LABELS, FOCUS_LABELS, HOLDS_PLACE, Coho
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
+from d2w.core.pagination import Page, Sort, apply_sort, paginate
 
 
 def _require_staff(actor: User) -> None:
@@ -253,6 +254,48 @@ def roster(cohort_id: int) -> list[tuple[Enrolment, CandidateProfile]]:
         .order_by(func.lower(User.name), User.id)
     ).all()
     return [(e, p) for e, p in rows]
+
+
+class CohortRow(NamedTuple):
+    """A cohort as the cohort list shows it (plain columns: no model objects for a list)."""
+
+    id: int
+    name: str
+    focus: str
+    region: str | None
+    intake_start: date
+    intake_end: date
+    places_taken: int
+    capacity: int
+    status: str
+
+    @property
+    def focus_label(self) -> str:
+        return FOCUS_LABELS[self.focus]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+LIST_SORTS = {
+    "name": func.lower(Cohort.name),
+    "start": Cohort.intake_start,
+    "places": Cohort.places_taken,
+    "region": Cohort.region,
+}
+
+
+def cohort_list(*, status: str | None, q: str | None, sort: Sort, page: int, per_page: int) -> Page:
+    """A page of cohorts, filtered by status and a name fragment, as ``CohortRow``s."""
+    stmt = select(*(getattr(Cohort, name) for name in CohortRow._fields))
+    if status:
+        stmt = stmt.where(Cohort.status == status)
+    if q:
+        stmt = stmt.where(func.lower(Cohort.name).like(f"%{q.strip().lower()}%"))
+    page_of = paginate(apply_sort(stmt, sort, LIST_SORTS, Cohort.id), page, per_page, scalars=False)
+    page_of.items = [CohortRow(*row) for row in page_of.items]
+    return page_of
 
 
 class RosterRow(NamedTuple):

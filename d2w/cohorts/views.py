@@ -21,16 +21,9 @@ from d2w.core.csvio import write_csv
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
-from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.core.pagination import parse_page, parse_sort
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
-
-SORTS = {
-    "name": func.lower(Cohort.name),
-    "start": Cohort.intake_start,
-    "places": Cohort.places_taken,
-    "region": Cohort.region,
-}
 
 
 def get_cohort(cohort_id: int) -> Cohort:
@@ -55,17 +48,17 @@ def _fields(form: CohortForm) -> services.CohortFields:
 @roles("staff")
 def index():
     form = CohortFilterForm(request.args or None)
-    stmt = select(Cohort)
-    if form.validate():
-        if form.status.data:
-            stmt = stmt.where(Cohort.status == form.status.data)
-        if form.q.data:
-            stmt = stmt.where(func.lower(Cohort.name).like(f"%{form.q.data.strip().lower()}%"))
-    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "start")
+    valid = form.validate()
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), services.LIST_SORTS, "start")
     if "sort" not in request.args:
         sort = type(sort)(key="start", descending=True)
-    stmt = apply_sort(stmt, sort, SORTS, Cohort.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    page = services.cohort_list(
+        status=form.status.data if valid else None,
+        q=form.q.data if valid else None,
+        sort=sort,
+        page=parse_page(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     return render_template("cohorts/index.html", page=page, form=form, sort=sort)
 
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -53,15 +53,21 @@ def url_with(**changes) -> str:
     """The current page's address with some query arguments changed (for sorting and paging).
 
     Built from the request's own path, so no query argument can reach ``url_for``'s options.
+    A list page asks this a dozen times (sort headers, page links), so the request's own
+    arguments are encoded once per request and only the changed ones each time.
     """
-    args = request.args.to_dict()
+    base = g.get("_url_with")
+    if base is None:
+        args = request.args.to_dict()
+        base = g._url_with = (request.path, {key: urlencode({key: value}) for key, value in args.items()})
+    path, encoded = base
+    pairs = dict(encoded)
     for key, value in changes.items():
         if value is None:
-            args.pop(key, None)
+            pairs.pop(key, None)
         else:
-            args[key] = value
-    query = urlencode(args)
-    return request.path + (f"?{query}" if query else "")
+            pairs[key] = urlencode({key: value})
+    return path + ("?" + "&".join(pairs.values()) if pairs else "")
 
 
 # Navigation, in order. A link is shown only to those whose role may use its page, using the
