@@ -143,7 +143,7 @@ def init_templating(app: Flask) -> None:
     from d2w.audit import policy as audit_policy
     from d2w.auth import policy as auth_policy
     from d2w.candidates import policy as candidates_policy
-    from d2w.core.forms import render_field, render_label
+    from d2w.core.forms import action_button, render_field, render_label
     from d2w.core.urls import init_urls
     from d2w.reports import policy as reports_policy
     from d2w.seatfit import policy as seatfit_policy
@@ -165,5 +165,6 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["render_field"] = render_field
     app.jinja_env.globals["render_label"] = render_label
+    app.jinja_env.globals["action_button_form"] = action_button
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["browser_summary"] = browser_summary
