@@ -399,3 +399,27 @@ def test_action_buttons_draw_what_the_old_macro_drew(app):
         app.update_template_context(context)
         assert re.sub(r">\s+<", "><", new.render(context)) == before.render(context)
         assert 'data-confirm="Withdraw Tom &#34;T&#34; &lt;O&#39;Neil&gt; from A&amp;B?"' in new.render(context)
+
+
+def test_read_gives_the_sessions_rows_and_sees_its_pending_changes(app, make):
+    """``read``: column queries on the session's connection see what the session would see,
+    unflushed changes included (it flushes first, as the session's execute does)."""
+    from sqlalchemy import func, select
+
+    from d2w.auth.models import User
+    from d2w.core.db import read
+    from d2w.core.extensions import db
+
+    make.user("staff", name="Zed Read")
+    with app.app_context():
+        stmt = select(User.id, User.name, User.created_at).order_by(User.id)
+        assert read(stmt).all() == db.session.execute(stmt).all()
+        user = db.session.scalar(select(User).where(User.name == "Zed Read"))
+        user.name = "Zed Renamed"  # pending, not flushed
+        assert read(select(User.name).where(User.id == user.id)).scalar() == "Zed Renamed"
+        with db.session.no_autoflush:
+            user.name = "Zed Again"
+            assert read(select(User.name).where(User.id == user.id)).scalar() == "Zed Renamed"
+        db.session.rollback()
+        assert read(select(func.count()).select_from(User).where(User.name.like("Zed%"))).scalar() == 1
+        assert read(select(User.name).where(User.id == user.id)).scalar() == "Zed Read"

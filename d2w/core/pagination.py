@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from d2w.core.db import read
 from d2w.core.extensions import db
 
 
@@ -98,9 +99,10 @@ def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True, to
     """One page of ``stmt`` (the page number kept within range). The count is a query of its own
     unless the caller knows it (``total``: a cheaper count without the page's joins)."""
     if total is None:
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        total = read(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar() or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
-    result = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page))
-    items = list(result.scalars().unique()) if scalars else list(result.all())
+    stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+    # model objects need the ORM's own execute; columns come straight from the connection
+    items = list(db.session.execute(stmt).scalars().unique()) if scalars else list(read(stmt).all())
     return Page(items=items, page=page, per_page=per_page, total=total)
