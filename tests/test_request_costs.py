@@ -423,3 +423,26 @@ def test_read_gives_the_sessions_rows_and_sees_its_pending_changes(app, make):
         db.session.rollback()
         assert read(select(func.count()).select_from(User).where(User.name.like("Zed%"))).scalar() == 1
         assert read(select(User.name).where(User.id == user.id)).scalar() == "Zed Read"
+        with pytest.raises(ValueError, match="column queries only"):
+            read(select(User))
+
+
+def test_paginate_gives_model_objects_columns_and_mixed_rows(app, make):
+    from sqlalchemy import select
+
+    from d2w.auth.models import User
+    from d2w.core.db import columns_only
+    from d2w.core.pagination import paginate
+
+    for i in range(3):
+        make.user("staff", name=f"Pager {i}")
+    with app.app_context():
+        base = select(User).where(User.name.like("Pager%")).order_by(User.name)
+        assert [u.name for u in paginate(base, 1, 2).items] == ["Pager 0", "Pager 1"]
+        columns = base.with_only_columns(User.id, User.name)
+        assert columns_only(columns) and not columns_only(base)
+        assert [r.name for r in paginate(columns, 2, 2, scalars=False).items] == ["Pager 2"]
+        mixed = base.add_columns(User.email)
+        assert not columns_only(mixed)
+        (user, email), *_ = paginate(mixed, 1, 2, scalars=False).items
+        assert isinstance(user, User) and user.email == email

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 # Constraint names are predictable, so migrations can name what they alter (SQLite batch mode
@@ -52,13 +53,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def columns_only(statement) -> bool:
+    """Whether a select names only columns and expressions (no model, alias of one or bundle)."""
+    return all(isinstance(c, ColumnElement) for c in statement._raw_columns)  # the select's own list
+
+
 def read(statement, parameters=None):
     """Run a column query (one that loads no model objects) on the session's own connection and
     transaction: the same rows as ``db.session.execute``, without the ORM's work per statement
     (about 40 µs a query, and half the time for a page of rows). Pending changes are flushed
-    first, as the session's own execute would. Not for ``select(Model)``: that needs the ORM."""
+    first, as the session's own execute would. A select of models is refused: it needs the ORM."""
     from d2w.core.extensions import db
 
+    if not columns_only(statement):
+        raise ValueError("read() runs column queries only; use db.session for model objects")
     session = db.session()
     if session.autoflush:
         session.flush()  # returns at once when nothing is pending

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from d2w.core.db import read
+from d2w.core.db import columns_only, read
 from d2w.core.extensions import db
 
 
@@ -103,6 +103,10 @@ def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True, to
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
     stmt = stmt.limit(per_page).offset((page - 1) * per_page)
-    # model objects need the ORM's own execute; columns come straight from the connection
-    items = list(db.session.execute(stmt).scalars().unique()) if scalars else list(read(stmt).all())
+    if scalars:
+        items = list(db.session.execute(stmt).scalars().unique())
+    elif columns_only(stmt):  # plain columns: straight from the connection
+        items = list(read(stmt).all())
+    else:  # rows holding model objects need the ORM's own execute
+        items = list(db.session.execute(stmt).all())
     return Page(items=items, page=page, per_page=per_page, total=total)
