@@ -7,7 +7,8 @@ Sensitive values never reach the audit log, logs or e-mail: events name the fiel
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
@@ -26,6 +27,7 @@ from d2w.candidates.choices import (
     STAGE_LABELS,
 )
 from d2w.candidates.models import CandidateProfile, ConsentRecord, ProfileLanguage, SensitiveAnswer, StageChange
+from d2w.cohorts.models import ENROLMENT_LABELS, Cohort, Enrolment
 from d2w.core import upsert
 from d2w.core.db import utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
@@ -167,12 +169,59 @@ def change_stage(actor: User, profile: CandidateProfile, to_stage: str, reason: 
     return change
 
 
-def stage_history(profile: CandidateProfile) -> list[StageChange]:
-    return db.session.scalars(
-        select(StageChange)
-        .where(StageChange.profile_id == profile.id)
-        .order_by(StageChange.changed_at.desc(), StageChange.id.desc())
-    ).all()
+class StageRow(NamedTuple):
+    """One stage change as the profile page shows it (changed_by_name is None for the system)."""
+
+    changed_at: datetime
+    from_stage: str | None
+    to_stage: str
+    reason: str
+    changed_by_id: int | None
+    changed_by_name: str | None
+
+
+_STAGE_HISTORY = (
+    select(
+        StageChange.changed_at,
+        StageChange.from_stage,
+        StageChange.to_stage,
+        StageChange.reason,
+        StageChange.changed_by_id,
+        User.name,
+    )
+    .outerjoin(User, User.id == StageChange.changed_by_id)
+    .where(StageChange.profile_id == bindparam("profile_id"))
+    .order_by(StageChange.changed_at.desc(), StageChange.id.desc())
+)
+
+
+def stage_history(profile_id: int) -> list[StageRow]:
+    """A profile's stage changes, newest first, with who made them (one column query)."""
+    return [StageRow(*row) for row in db.session.execute(_STAGE_HISTORY, {"profile_id": profile_id})]
+
+
+class EnrolmentRow(NamedTuple):
+    cohort_id: int
+    cohort_name: str
+    status: str
+    enrolled_at: datetime
+
+    @property
+    def status_label(self) -> str:
+        return ENROLMENT_LABELS[self.status]
+
+
+_ENROLMENTS = (
+    select(Enrolment.cohort_id, Cohort.name, Enrolment.status, Enrolment.enrolled_at)
+    .join(Cohort, Cohort.id == Enrolment.cohort_id)
+    .where(Enrolment.profile_id == bindparam("profile_id"))
+    .order_by(Enrolment.enrolled_at.desc())
+)
+
+
+def enrolments_of(profile_id: int) -> list[EnrolmentRow]:
+    """Every enrolment of a profile (any status), newest first, with its cohort's name."""
+    return [EnrolmentRow(*row) for row in db.session.execute(_ENROLMENTS, {"profile_id": profile_id})]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import contains_eager
 
 from d2w.auth.models import User
-from d2w.candidates import policy, services
+from d2w.candidates import policy, queries, services
 from d2w.candidates.choices import (
     APPROVED_LIST_LABELS,
     CONSENT_TEXT,
@@ -57,17 +57,52 @@ def get_visible_profile(profile_id: int) -> CandidateProfile:
     return profile
 
 
-def current_enrolments(profile_ids: list[int]) -> dict[int, list[Enrolment]]:
-    """Places held, per profile, in one query."""
-    out: dict[int, list[Enrolment]] = defaultdict(list)
+class PlaceRow(NamedTuple):
+    """A place held in a cohort, as the candidate list shows it."""
+
+    profile_id: int
+    cohort_id: int
+    cohort_name: str
+
+
+def current_enrolments(profile_ids: list[int]) -> dict[int, list[PlaceRow]]:
+    """Places held, per profile, in one column query."""
+    out: dict[int, list[PlaceRow]] = defaultdict(list)
     if profile_ids:
-        for e in db.session.scalars(
-            select(Enrolment)
+        for row in db.session.execute(
+            select(Enrolment.profile_id, Enrolment.cohort_id, Cohort.name)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
             .where(Enrolment.profile_id.in_(profile_ids), Enrolment.status.in_(HOLDS_PLACE))
             .order_by(Enrolment.enrolled_at)
         ):
-            out[e.profile_id].append(e)
+            out[row[0]].append(PlaceRow(*row))
     return out
+
+
+class CandidateRow(NamedTuple):
+    """A candidate as the list shows them; at_risk by the programme's rule."""
+
+    id: int
+    name: str
+    email: str
+    stage: str
+    home_region: str | None
+    home_borough: str | None
+    consecutive_absences: int
+    at_risk: bool
+
+
+def _list_columns(threshold: int) -> tuple:
+    return (
+        CandidateProfile.id,
+        User.name,
+        User.email,
+        CandidateProfile.stage,
+        CandidateProfile.home_region,
+        CandidateProfile.home_borough,
+        CandidateProfile.consecutive_absences,
+        programme.at_risk_condition(threshold),
+    )
 
 
 @bp.route("/")
@@ -79,8 +114,8 @@ def index():
     threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
     stmt = (
         policy.visible_profiles(acting_user())
+        .with_only_columns(*_list_columns(threshold))
         .join(User, User.id == CandidateProfile.user_id)
-        .options(contains_eager(CandidateProfile.user))  # the join loads the user: no second copy
     )
     if form.validate():
         if form.q.data:
@@ -103,15 +138,14 @@ def index():
             stmt = stmt.where(programme.at_risk_condition(threshold))
     sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
     stmt = apply_sort(stmt, sort, SORTS, CandidateProfile.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    ids = [p.id for p in page.items]
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
+    page.items = [CandidateRow(*row[:-1], bool(row[-1])) for row in page.items]
     return render_template(
         "candidates/index.html",
         page=page,
         form=form,
         sort=sort,
-        enrolments=current_enrolments(ids),
-        at_risk=at_risk_ids(ids, threshold),
+        enrolments=current_enrolments([p.id for p in page.items]),
         stage_labels=STAGE_LABELS,
     )
 
@@ -143,23 +177,26 @@ def me():
 def detail(profile_id: int):
     """Staff and the candidate see the whole profile; a mentor sees a reduced page for their own
     mentees (no staff actions, no self-declared section, no postcode or stage history)."""
-    profile = get_visible_profile(profile_id)
     actor = acting_user()
-    enrolments = db.session.scalars(
-        select(Enrolment).where(Enrolment.profile_id == profile.id).order_by(Enrolment.enrolled_at.desc())
-    ).all()
     threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
+    shown = queries.profile_page(policy.visible_profiles(actor), profile_id, threshold)
+    if shown is None:
+        abort(404)
+    profile = shown.profile
+    # A mentor only gets here for a current mentee: visible_profiles holds them to that.
+    mentor_view = not policy.is_staff(actor) and actor.role == "mentor"
     return render_template(
         "candidates/detail.html",
         profile=profile,
-        enrolments=enrolments,
-        history=services.stage_history(profile),
+        enrolments=services.enrolments_of(profile.id),
+        history=[] if mentor_view else services.stage_history(profile.id),
         stage_labels=STAGE_LABELS,
         approved_labels=APPROVED_LIST_LABELS,
-        attendance=programme.candidate_rate(profile.id),
-        at_risk=bool(at_risk_ids([profile.id], threshold)),
+        attendance=shown.attendance,
+        at_risk=shown.at_risk,
         own=policy.is_own_profile(actor, profile),
-        mentor_view=not policy.is_staff(actor) and policy.is_mentor_of(actor, profile),
+        mentor_view=mentor_view,
+        actor=actor,
     )
 
 

@@ -158,15 +158,20 @@ class MilestoneEvent(db.Model):
 
     @property
     def description(self) -> str:
-        if self.from_status is None:
-            return "Logged"
-        if self.to_status == "verified":
-            return "Verified"
-        if self.to_status == "returned":
-            return "Returned for changes"
-        if self.from_status == "returned":
-            return "Changed and resubmitted"
-        return "Changed"
+        return event_description(self.from_status, self.to_status)
+
+
+def event_description(from_status: str | None, to_status: str) -> str:
+    """How a milestone's history names one step."""
+    if from_status is None:
+        return "Logged"
+    if to_status == "verified":
+        return "Verified"
+    if to_status == "returned":
+        return "Returned for changes"
+    if from_status == "returned":
+        return "Changed and resubmitted"
+    return "Changed"
 
 
 class MilestoneTarget(db.Model):

@@ -18,9 +18,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,6 +46,7 @@ from d2w.engagement.models import (
     MilestoneEvent,
     MilestoneTarget,
     MilestoneType,
+    event_description,
 )
 
 # An ONS constituency code: E14 (England), W07 (Wales), S14 (Scotland), N06 (Northern Ireland)
@@ -373,15 +375,46 @@ def return_milestone(actor: User, m: Milestone, *, version: int, comment: str | 
     return _review(actor, m, "returned", comment, version)
 
 
-def history(m: Milestone) -> list[MilestoneEvent]:
-    """Every step of a milestone, oldest first (one query)."""
-    return list(
-        db.session.scalars(
-            select(MilestoneEvent)
-            .where(MilestoneEvent.milestone_id == m.id)
-            .order_by(MilestoneEvent.at, MilestoneEvent.id)
-        )
+class EventRow(NamedTuple):
+    """One step of a milestone's history as its page shows it (actor_name None: account gone)."""
+
+    at: datetime
+    from_status: str | None
+    to_status: str
+    comment: str | None
+    actor_id: int | None
+    actor_name: str | None
+
+    @property
+    def description(self) -> str:
+        return event_description(self.from_status, self.to_status)
+
+
+_HISTORY = (
+    select(
+        MilestoneEvent.at,
+        MilestoneEvent.from_status,
+        MilestoneEvent.to_status,
+        MilestoneEvent.comment,
+        MilestoneEvent.actor_id,
+        User.name,
     )
+    .outerjoin(User, User.id == MilestoneEvent.actor_id)
+    .where(MilestoneEvent.milestone_id == bindparam("milestone_id"))
+    .order_by(MilestoneEvent.at, MilestoneEvent.id)
+)
+
+
+def history(m: Milestone) -> list[EventRow]:
+    """Every step of a milestone, oldest first, with who took it (one column query)."""
+    return [EventRow(*row) for row in db.session.execute(_HISTORY, {"milestone_id": m.id})]
+
+
+def return_comment_in(m: Milestone, events: list[EventRow]) -> str | None:
+    """``latest_return_comment`` read from the milestone's history (oldest first), not asked again."""
+    if m.status != "returned":
+        return None
+    return next((e.comment for e in reversed(events) if e.to_status == "returned"), None)
 
 
 def latest_return_comment(m: Milestone) -> str | None:
@@ -790,6 +823,15 @@ class MilestoneRow:
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def status_class(self) -> str:
+        """The tag colour of the status, as engagement/_macros.html status_tag gives it."""
+        return STATUS_TAG_CLASSES.get(self.status, "tag-amber")
+
+
+# Lists write the status tag inline (a macro call a row costs more than the row's other cells).
+STATUS_TAG_CLASSES = {"verified": "tag-green", "returned": "tag-red"}
 
 
 REVIEW_SORTS = {

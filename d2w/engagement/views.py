@@ -8,7 +8,9 @@ from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, select
+from sqlalchemy.orm import defaultload
 
+from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
 from d2w.core import cache
@@ -29,8 +31,14 @@ def _engagement_templates():
     return {"engagement_policy": policy, "status_labels": STATUS_LABELS}
 
 
+# Pages of one milestone show its candidate's name, never their languages.
+_NO_LANGUAGES = defaultload(Milestone.profile).lazyload(CandidateProfile.languages)
+
+
 def _get_milestone(milestone_id: int) -> Milestone:
-    m = db.session.scalar(policy.visible_milestones(acting_user()).where(Milestone.id == milestone_id))
+    m = db.session.scalar(
+        policy.visible_milestones(acting_user()).where(Milestone.id == milestone_id).options(_NO_LANGUAGES)
+    )
     if m is None:
         abort(404)
     return m
@@ -155,11 +163,12 @@ def detail(milestone_id: int):
     m = _get_milestone(milestone_id)
     form = ReviewForm(formdata=None)
     form.version.data = str(m.version)
+    events = services.history(m)
     return render_template(
         "engagement/detail.html",
         m=m,
-        events=services.history(m),
-        return_comment=services.latest_return_comment(m),
+        events=events,
+        return_comment=services.return_comment_in(m, events),
         can_review=policy.can_review(actor, m),
         can_edit=policy.can_edit(actor, m),
         form=form,
@@ -299,7 +308,10 @@ def return_milestone(milestone_id: int):
 @roles("staff", "mentor")
 def review():
     form = ReviewFilterForm(request.args or None)
-    type_choices = choices([("", "Any type"), *((str(tid), name) for tid, name in services.type_options())])
+    # The catalogue changes only when staff edit it (which clears this worker's copy); another
+    # worker's filter may list it as it was up to AGGREGATE_CACHE_SECONDS ago.
+    options = cache.aggregate(("engagement.type_options",), services.type_options)
+    type_choices = choices([("", "Any type"), *((str(tid), name) for tid, name in options)])
     form.type.choices = type_choices
     status, type_id = "logged", None
     if form.validate():
@@ -349,6 +361,7 @@ def new_type():
             show_error(form, exc)
         else:
             db.session.commit()
+            cache.clear()  # the type filters list the catalogue
             flash("Milestone type added.", "success")
             return redirect(url_for("engagement.types"))
     return render_template("engagement/type_form.html", form=form, t=None), 200 if not form.errors else 400
@@ -379,6 +392,7 @@ def edit_type(type_id: int):
             show_error(form, exc)
         else:
             db.session.commit()
+            cache.clear()  # the type filters list the catalogue
             flash("Milestone type saved.", "success")
             return redirect(url_for("engagement.types"))
     return render_template("engagement/type_form.html", form=form, t=t), 200 if not form.errors else 400

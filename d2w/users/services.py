@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import Select, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.audit import services as audit
@@ -127,3 +130,46 @@ def reactivate_user(actor: User, user: User) -> None:
     user.active = True
     db.session.flush()
     audit.record(actor, "user.reactivated", user)
+
+
+# ---------------------------------------------------------------------------------------------
+# The directory: the columns a row shows, never whole accounts (no password hash leaves the
+# database for a list)
+
+
+class UserRow(NamedTuple):
+    id: int
+    name: str
+    email: str
+    role: str
+    is_admin: bool
+    active: bool
+    has_password: bool
+    last_login_at: datetime | None
+
+    @property
+    def role_label(self) -> str:
+        """As ``User.role_label``."""
+        label = Role(self.role).label
+        return f"{label} (admin)" if self.is_admin else label
+
+
+def directory_rows(stmt: Select) -> Select:
+    """``stmt`` (the policy's visible users, filtered and sorted) reading a UserRow's columns."""
+    return stmt.with_only_columns(
+        User.id,
+        User.name,
+        User.email,
+        User.role,
+        User.is_admin,
+        User.active,
+        User.password_hash.is_not(None),
+        User.last_login_at,
+    )
+
+
+def to_rows(rows) -> list[UserRow]:
+    return [
+        UserRow(uid, name, email, role, bool(admin), bool(active), bool(has_password), last_login)
+        for uid, name, email, role, admin, active, has_password, last_login in rows
+    ]

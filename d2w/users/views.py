@@ -54,8 +54,9 @@ def index():
         elif form.status.data == "inactive":
             stmt = stmt.where(User.active.is_(False))
     sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
-    stmt = apply_sort(stmt, sort, SORTS, User.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    stmt = apply_sort(services.directory_rows(stmt), sort, SORTS, User.id)
+    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
+    page.items = services.to_rows(page.items)
     return render_template("users/index.html", page=page, form=form, sort=sort)
 
 
