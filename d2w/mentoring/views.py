@@ -54,6 +54,10 @@ def _get_mentor_user(user_id: int) -> User:
     return u
 
 
+# The largest id a route takes: never a log's id, and found nowhere else in a note form.
+NOTE_FORM_MARKER = 2147483647
+
+
 def _staff_note_form(log_id: int, formdata=None) -> StaffNoteForm:
     if formdata is None:
         return StaffNoteForm(prefix=f"log{log_id}", formdata=None)
@@ -72,7 +76,7 @@ def render_mentor_home(greeting: bool):
         today=utcnow().date(),
         weeks=services.lapse_weeks(),
         greeting=greeting,
-        profile=services.mentor_profile_of(actor, languages=False),
+        profile=services.mentor_summary(actor),
     )
 
 
@@ -89,9 +93,18 @@ def home():
 @bp.route("/mentors")
 @roles("staff")
 def mentors():
-    stmt = select(User).where(User.role == "mentor").order_by(func.lower(User.name), User.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    return render_template("mentoring/mentors.html", page=page, profiles=services.mentor_rows(page.items))
+    actor = acting_user()
+    # The count needs no join: a mentor has at most one profile.
+    total = db.session.scalar(policy.visible_mentor_users(actor).with_only_columns(func.count(User.id))) or 0
+    page = paginate(
+        services.mentor_list_statement(actor),
+        parse_page(request.args.get("page")),
+        current_app.config["PAGE_SIZE"],
+        scalars=False,
+        total=total,
+    )
+    extras = services.mentor_skills_and_languages([r.profile_id for r in page.items if r.profile_id is not None])
+    return render_template("mentoring/mentors.html", page=page, extras=extras)
 
 
 @bp.route("/mentors/<int:user_id>/edit", methods=["GET", "POST"])
@@ -163,7 +176,7 @@ def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: in
         focus=focus,
         focus_form=focus_form,
         form=assign_form,
-        current=services.active_assignments_of(profile),
+        current=services.current_mentors(profile),
         end_form=EndForm(),
     ), status
 
@@ -220,18 +233,20 @@ def end(assignment_id: int):
 # A pair's page and its logs
 
 
-def _render_assignment(a: MentorAssignment, *, note_forms=None, status: int = 200):
+def _render_assignment(a: MentorAssignment | services.PairView, *, note_forms=None, status: int = 200):
     actor = acting_user()
     logs = services.log_views(actor, a)
-    forms = {}
-    if policy.can_add_staff_note(actor):
-        forms = {v.log.id: _staff_note_form(v.log.id) for v in logs}
-        forms.update(note_forms or {})
+    # Staff get a note form under each log. A blank one is the same for every log but for the
+    # log's id: rendered once for NOTE_FORM_MARKER and copied with each id (a form sent back
+    # with errors is rendered as itself).
+    blank_note_form = _staff_note_form(NOTE_FORM_MARKER) if policy.can_add_staff_note(actor) else None
     return render_template(
         "mentoring/assignment.html",
         a=a,
         logs=logs,
-        note_forms=forms,
+        note_forms=note_forms or {},
+        blank_note_form=blank_note_form,
+        note_form_marker=str(NOTE_FORM_MARKER),
         today=utcnow().date(),
         end_form=EndForm(),
         action_form=ActionForm(),
@@ -243,7 +258,10 @@ def _render_assignment(a: MentorAssignment, *, note_forms=None, status: int = 20
 @bp.route("/assignments/<int:assignment_id>")
 @roles("staff", "mentor", "candidate")
 def assignment(assignment_id: int):
-    return _render_assignment(_get_assignment(assignment_id))
+    a = services.pair_view(acting_user(), assignment_id)
+    if a is None:
+        abort(404)
+    return _render_assignment(a)
 
 
 def _log_fields(form: LogForm) -> services.LogFields:
@@ -349,12 +367,11 @@ def complete_action(item_id: int):
 @roles("candidate")
 def mine():
     actor = acting_user()
-    assignments = services.candidate_assignments(actor)
+    assignments, items = services.candidate_mentoring(actor)
     return render_template(
         "mentoring/mine.html",
         assignments=assignments,
-        items=services.open_items_for_candidate(actor),
-        rows={r.assignment.id: r for r in services.pair_rows(assignments, utcnow().date(), services.lapse_weeks())},
+        items=items,
         today=utcnow().date(),
         action_form=ActionForm(),
     )

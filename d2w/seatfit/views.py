@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
 
 from d2w.audit import services as audit
+from d2w.auth.models import User
 from d2w.auth.policy import is_staff
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
@@ -19,7 +23,7 @@ from d2w.core.forms import show_error
 from d2w.core.pagination import Page, paginate, parse_id, parse_page
 from d2w.seatfit import engine, policy, services
 from d2w.seatfit.forms import STANCE_CHOICES, CheckForm
-from d2w.seatfit.models import SeatFitCheck
+from d2w.seatfit.models import SeatFitCheck, SeatFitFactor
 from d2w.seats import queries as seat_queries
 from d2w.seats.forms import SeatFilterForm
 from d2w.seats.models import Seat
@@ -51,7 +55,13 @@ def _audit_stance_seen(actor, profile: CandidateProfile, stance: str | None) -> 
     no value in the entry. Committed here: the page only reads."""
     if not is_staff(actor) or stance in (None, "unknown"):
         return
-    audit.record(actor, "sensitive.viewed", profile, summary="referendum vote, shown on a seat-fit page")
+    audit.record(
+        actor,
+        "sensitive.viewed",
+        object_type="candidate_profile",
+        object_id=profile.id,
+        summary="referendum vote, shown on a seat-fit page",
+    )
     db.session.commit()
 
 
@@ -61,6 +71,19 @@ def _render_audited(actor, profile: CandidateProfile, shown_stance: str | None, 
     page = render_template(template, profile=profile, **context)
     _audit_stance_seen(actor, profile, shown_stance)
     return page
+
+
+# A row of the list of checks.
+_LIST_COLUMNS = (
+    SeatFitCheck.id,
+    SeatFitCheck.profile_id,
+    SeatFitCheck.seat_id,
+    SeatFitCheck.run_at,
+    SeatFitCheck.band,
+    SeatFitCheck.score,
+    Seat.name.label("seat_name"),
+    Seat.boundary_set.label("seat_boundary_set"),
+)
 
 
 @bp.route("/")
@@ -73,13 +96,26 @@ def mine():
     if actor.role == "candidate" or request.args.get("profile"):
         profile = _profile_for(actor, request.args.get("profile"))
         stmt = stmt.where(SeatFitCheck.profile_id == profile.id)
-    stmt = stmt.order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    # Rows of the columns the list shows (no check objects, no factors); the count is of the
+    # visible checks alone.
+    total = db.session.scalar(stmt.with_only_columns(func.count(SeatFitCheck.id))) or 0
+    stmt = (
+        stmt.with_only_columns(*_LIST_COLUMNS)
+        .join(Seat, Seat.id == SeatFitCheck.seat_id)
+        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+    )
+    page = paginate(
+        stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False, total=total
+    )
     names = {}
     if profile is None and page.items:
         ids = {c.profile_id for c in page.items}
-        rows = db.session.execute(select(CandidateProfile).where(CandidateProfile.id.in_(ids))).scalars()
-        names = {p.id: p.name for p in rows}
+        rows = db.session.execute(
+            select(CandidateProfile.id, User.name)
+            .join(User, User.id == CandidateProfile.user_id)
+            .where(CandidateProfile.id.in_(ids))
+        )
+        names = dict(rows.all())
     return render_template(
         "seatfit/mine.html",
         page=page,
@@ -133,31 +169,106 @@ def new():
     ), 200 if not form.errors else 400
 
 
-def _get_check(check_id: int) -> tuple[SeatFitCheck, CandidateProfile]:
+class CheckRow(NamedTuple):
+    """What a check's page shows of the check (a row: the page reads no ORM objects)."""
+
+    id: int
+    profile_id: int
+    seat_id: int
+    run_at: datetime
+    stance: str
+    home_region: str | None
+    home_borough: str | None
+    party: str
+    ties_count: int
+    thresholds: str
+    band: str
+    score: float
+    warnings: str
+    seat_name: str
+    seat_boundary_set: str
+    run_by_name: str
+
+    @property
+    def warning_list(self) -> list[str]:
+        return [w for w in self.warnings.splitlines() if w]
+
+
+class ProfileRow(NamedTuple):
+    """The candidate of a check, as its page and the policies read it."""
+
+    id: int
+    user_id: int
+    name: str
+
+
+class FactorRow(NamedTuple):
+    name: str
+    score: float | None
+    reason: str
+    figures: str
+    warning: bool
+
+    @property
+    def figure_lines(self) -> list[tuple[str, str]]:
+        return SeatFitFactor.figure_lines.fget(self)
+
+
+_run_by = aliased(User)
+_candidate = aliased(User)
+_CHECK_COLUMNS = (
+    *(getattr(SeatFitCheck, name) for name in CheckRow._fields[:13]),
+    Seat.name,
+    Seat.boundary_set,
+    _run_by.name,
+    CandidateProfile.id,
+    CandidateProfile.user_id,
+    _candidate.name,
+)
+_FACTORS = (
+    select(SeatFitFactor.name, SeatFitFactor.score, SeatFitFactor.reason, SeatFitFactor.figures, SeatFitFactor.warning)
+    .where(SeatFitFactor.check_id == bindparam("check_id"))
+    .order_by(SeatFitFactor.position)
+)
+
+
+def _get_check(check_id: int) -> tuple[CheckRow, ProfileRow, str]:
+    """A check the actor may see, its candidate and the candidate's declared vote (one query of
+    columns); 404 otherwise."""
     actor = acting_user()
-    check = db.session.scalar(policy.visible_checks(actor).where(SeatFitCheck.id == check_id))
-    if check is None:
+    visible = policy.visible_checks(actor).where(SeatFitCheck.id == check_id).with_only_columns(SeatFitCheck.id)
+    row = db.session.execute(
+        select(*_CHECK_COLUMNS, services.declared_stance_sql(CandidateProfile.id))
+        .join(Seat, Seat.id == SeatFitCheck.seat_id)
+        .join(_run_by, _run_by.id == SeatFitCheck.run_by_id)
+        .join(CandidateProfile, CandidateProfile.id == SeatFitCheck.profile_id)
+        .join(_candidate, _candidate.id == CandidateProfile.user_id)
+        .where(SeatFitCheck.id == check_id, SeatFitCheck.id.in_(visible))
+    ).first()
+    if row is None:
         abort(404)
-    profile = db.session.get(CandidateProfile, check.profile_id)
+    check, profile, declared = CheckRow(*row[:16]), ProfileRow(*row[16:19]), row[19]
     if not policy.can_view_check(actor, check, profile):
         abort(404)
-    return check, profile
+    return check, profile, declared if declared in engine.STANCES else "unknown"
 
 
 @bp.route("/<int(max=2147483647):check_id>")
 @roles("staff", "candidate")
 def detail(check_id: int):
-    check, profile = _get_check(check_id)
+    check, profile, declared = _get_check(check_id)
+    factors = [FactorRow(*r) for r in db.session.execute(_FACTORS, {"check_id": check.id})]
     return _render_audited(
         acting_user(),
         profile,
         check.stance,
         "seatfit/detail.html",
         check=check,
+        factors=factors,
         current=services.is_current(check),
         # False for a what-if check (run against a vote other than the one on the profile): it
         # cannot back an application however new it is (see services.BINDING_STANCES).
-        backs_applications=services.stance_binds(services.declared_stance(profile), check.stance),
+        backs_applications=services.stance_binds(declared, check.stance),
         valid_days=services.valid_days(),
         band_labels=engine.BAND_LABELS,
         stance_labels=engine.STANCE_LABELS,

@@ -11,8 +11,9 @@ import re
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from d2w.core.extensions import db
@@ -180,9 +181,19 @@ def parse_filters(args: Mapping[str, str]) -> SeatFilters:
     )
 
 
+_LATEST_RESULT_JOINS = {
+    boundary_set: and_(SeatResult.seat_id == Seat.id, SeatResult.election == elections[-1])
+    for boundary_set, elections in ELECTIONS_BY_SET.items()
+}
+
+
 def latest_result_join(boundary_set: str):
-    """The ON clause joining a seat to its result at the latest election of its boundary set."""
-    return and_(SeatResult.seat_id == Seat.id, SeatResult.election == latest_election(boundary_set))
+    """The ON clause joining a seat to its result at the latest election of its boundary set
+    (built once per boundary set)."""
+    try:
+        return _LATEST_RESULT_JOINS[boundary_set]
+    except KeyError:
+        raise ValueError(f"unknown boundary set {boundary_set!r}") from None
 
 
 def _like_escape(text: str) -> str:
@@ -229,6 +240,22 @@ def filtered_seats(filters: SeatFilters) -> Select:
     return stmt
 
 
+# What a row of the browser shows: ``filtered_seats(...).with_only_columns(*BROWSER_COLUMNS)``
+# (``result_id`` is None for a seat without a result at the latest election).
+BROWSER_COLUMNS = (
+    Seat.id,
+    Seat.name,
+    Seat.ons_code,
+    Seat.region,
+    Seat.leave_pct,
+    Seat.bme_pct,
+    Seat.young_adult_pct,
+    SeatResult.id.label("result_id"),
+    SeatResult.winner,
+    SeatResult.majority_pct,
+)
+
+
 # Sort keys of the browser (and any list built on ``filtered_seats``). Missing figures (NI's
 # census) sort last whichever the direction: see ``sort_nulls_last``.
 SORTS = {
@@ -242,9 +269,15 @@ SORTS = {
 }
 
 
+# Sort keys whose column is NOT NULL: nothing to put last (and a plain ORDER BY sorts faster).
+NEVER_NULL_SORTS = frozenset({"name", "region"})
+
+
 def sort_nulls_last(stmt: Select, key: str) -> Select:
     """Order seats without the sorted figure after the others (before ``apply_sort`` adds the
     column itself), the same on SQLite and PostgreSQL."""
+    if key in NEVER_NULL_SORTS:
+        return stmt
     return stmt.order_by(case((SORTS[key].is_(None), 1), else_=0))
 
 
@@ -331,22 +364,64 @@ def seat_search(q: str, boundary_set: str | None, limit: int = 20) -> list[Seat]
 # One seat's page
 
 
-def seat_results(seat: Seat) -> list[tuple[SeatResult, dict[str, float]]]:
+# The seat's own columns (a row, not an ORM object: what its page shows, kept as plain data).
+_SEAT_ROW = select(*Seat.__table__.c).where(Seat.id == bindparam("seat_id"))
+
+
+def seat_row(seat_id: int):
+    """The seat's columns as a row (attribute access like a ``Seat``), or ``None``. One query."""
+    return db.session.execute(_SEAT_ROW, {"seat_id": seat_id}).first()
+
+
+class ResultRow(NamedTuple):
+    """One result of a seat, as its page shows it."""
+
+    id: int
+    election: str
+    notional: bool
+    winner: str
+    winner_mp: str | None
+    second: str
+    majority: int
+    majority_pct: float
+    turnout_pct: float | None
+    result: str | None
+
+
+# Each result of a seat with its party shares (none: a result with no shares), largest first.
+_SEAT_RESULTS = (
+    select(
+        SeatResult.id,
+        SeatResult.election,
+        SeatResult.notional,
+        SeatResult.winner,
+        SeatResult.winner_mp,
+        SeatResult.second,
+        SeatResult.majority,
+        SeatResult.majority_pct,
+        SeatResult.turnout_pct,
+        SeatResult.result,
+        SeatPartyShare.party,
+        SeatPartyShare.share_pct,
+    )
+    .outerjoin(SeatPartyShare, SeatPartyShare.result_id == SeatResult.id)
+    .where(SeatResult.seat_id == bindparam("seat_id"))
+    .order_by(SeatResult.id, SeatPartyShare.share_pct.desc(), SeatPartyShare.party)
+)
+
+
+def seat_results(seat_id: int, boundary_set: str) -> list[tuple[ResultRow, dict[str, float]]]:
     """The seat's results, oldest first, each with its party shares {party: share %} (largest
-    first). Two queries."""
-    results = list(db.session.scalars(select(SeatResult).where(SeatResult.seat_id == seat.id)))
-    order = {e: i for i, e in enumerate(ELECTIONS_BY_SET.get(seat.boundary_set, ()))}
-    results.sort(key=lambda r: (order.get(r.election, 99), r.election))
-    shares: dict[int, dict[str, float]] = {r.id: {} for r in results}
-    if results:
-        rows = db.session.execute(
-            select(SeatPartyShare.result_id, SeatPartyShare.party, SeatPartyShare.share_pct)
-            .where(SeatPartyShare.result_id.in_(list(shares)))
-            .order_by(SeatPartyShare.result_id, SeatPartyShare.share_pct.desc(), SeatPartyShare.party)
-        ).all()
-        for result_id, party, share in rows:
-            shares[result_id][party] = share
-    return [(r, shares[r.id]) for r in results]
+    first). One query."""
+    by_id: dict[int, tuple[ResultRow, dict[str, float]]] = {}
+    for row in db.session.execute(_SEAT_RESULTS, {"seat_id": seat_id}):
+        entry = by_id.get(row[0])
+        if entry is None:
+            entry = by_id[row[0]] = (ResultRow(*row[:10]), {})
+        if row[10] is not None:
+            entry[1][row[10]] = row[11]
+    order = {e: i for i, e in enumerate(ELECTIONS_BY_SET.get(boundary_set, ()))}
+    return sorted(by_id.values(), key=lambda pair: (order.get(pair[0].election, 99), pair[0].election))
 
 
 def figure_sources(boundary_set: str) -> list[SeatFigureSource]:

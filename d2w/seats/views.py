@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
+from sqlalchemy import Select, func, select
 
 from d2w.core import charts
 from d2w.core.access import acting_user, roles
 from d2w.core.extensions import db
 from d2w.core.forms import choices
-from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.core.pagination import Sort, apply_sort, paginate, parse_page, parse_sort
 from d2w.seats import analysis, cache, policy, provenance, queries
 from d2w.seats.forms import AnalysisForm, SeatFilterForm
-from d2w.seats.models import Seat, SeatResult
+from d2w.seats.models import Seat
 
 bp = Blueprint("seats", __name__, url_prefix="/seats")
 
@@ -102,6 +104,18 @@ def _party(code: str | None) -> str:
 # The browser
 
 
+def _browser_statement(filters: queries.SeatFilters, sort: Sort) -> Select:
+    """The browser's rows (``queries.BROWSER_COLUMNS``) of the seats passing the filters, sorted."""
+    stmt = queries.filtered_seats(filters)
+    stmt = apply_sort(queries.sort_nulls_last(stmt, sort.key), sort, queries.SORTS, Seat.id)
+    return stmt.with_only_columns(*queries.BROWSER_COLUMNS)
+
+
+@lru_cache(maxsize=64)
+def _unfiltered_statement(boundary_set: str, sort: Sort) -> Select:
+    return _browser_statement(queries.SeatFilters(boundary_set=boundary_set), sort)
+
+
 @bp.route("/")
 @roles("staff", "mentor", "candidate")
 def index():
@@ -117,10 +131,25 @@ def index():
     form.winner.choices = choices(winner_choices)
     form.show_problems(filters.problems)
 
-    stmt = queries.filtered_seats(filters)
     sort = parse_sort(request.args.get("sort"), request.args.get("dir"), queries.SORTS, "name")
-    stmt = apply_sort(queries.sort_nulls_last(stmt, sort.key), sort, queries.SORTS, Seat.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
+    total = None
+    if filters.active:
+        stmt = _browser_statement(filters, sort)
+    else:
+        # Without filters: a statement per boundary set and sort, built once, and the count
+        # (the seats of the boundary set) kept.
+        stmt = _unfiltered_statement(filters.boundary_set, sort)
+        total = cache.kept(
+            ("seat_count", filters.boundary_set),
+            lambda: db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0,
+        )
+    page = paginate(
+        stmt,
+        parse_page(request.args.get("page")),
+        current_app.config["PAGE_SIZE"],
+        scalars=False,
+        total=total,
+    )
     status = 400 if filters.problems else 200
     return render_template(
         "seats/index.html",
@@ -137,7 +166,7 @@ def index():
 # One seat
 
 
-def _figure_rows(seat: Seat, latest: SeatResult | None, medians: dict) -> list[dict]:
+def _figure_rows(seat, latest: queries.ResultRow | None, medians: dict) -> list[dict]:
     """The seat's figures, each beside the national median of its boundary set."""
     known = seat.leave_basis in KNOWN_BASES
     rows = [
@@ -231,7 +260,7 @@ def _boundary_set_facts(boundary_set: str) -> tuple[dict, list[dict], list[Sourc
     return queries.national_medians(boundary_set), sources, source_list
 
 
-def _result_charts(seat: Seat, results: list[tuple[SeatResult, dict[str, float]]]) -> dict:
+def _result_charts(seat, results: list[tuple[queries.ResultRow, dict[str, float]]]) -> dict:
     if not results:
         return {}
     elections = [queries.ELECTION_LABELS[r.election] for r, _ in results]
@@ -269,28 +298,49 @@ def _result_charts(seat: Seat, results: list[tuple[SeatResult, dict[str, float]]
     return {"line": line, "bar": bar, "latest_label": queries.ELECTION_LABELS[latest.election]}
 
 
+@dataclass(frozen=True)
+class SeatPage:
+    """What a seat's page shows of the seat itself: its columns, its results with their party
+    shares and its charts. Plain data (rows, not ORM objects), the same for every reader: kept
+    per seat (see ``d2w.seats.cache``)."""
+
+    seat: Any  # a row of the seats table
+    results: list[tuple[queries.ResultRow, dict[str, float]]]
+    latest: queries.ResultRow | None
+    charts: dict
+
+
+def _seat_page(seat_id: int) -> SeatPage | None:
+    """The seat's part of its page, or ``None`` for an unknown seat. Two queries."""
+    seat = queries.seat_row(seat_id)
+    if seat is None:
+        return None
+    results = queries.seat_results(seat.id, seat.boundary_set)
+    latest_code = queries.latest_election(seat.boundary_set)
+    latest = next((r for r, _ in results if r.election == latest_code), None)
+    return SeatPage(seat=seat, results=results, latest=latest, charts=_result_charts(seat, results))
+
+
 @bp.route("/<int(max=2147483647):seat_id>")
 @roles("staff", "mentor", "candidate")
 def detail(seat_id: int):
     if not policy.can_browse_seats(acting_user()):
         abort(403)
-    seat = db.session.get(Seat, seat_id)
-    if seat is None:
+    page = cache.seat_page(seat_id, lambda: _seat_page(seat_id))
+    if page is None:
         abort(404)
-    results = queries.seat_results(seat)
-    latest_code = queries.latest_election(seat.boundary_set)
-    latest = next((r for r, _ in results if r.election == latest_code), None)
+    seat = page.seat
     medians, sources, source_list = cache.kept(
         ("seat_page", seat.boundary_set), lambda: _boundary_set_facts(seat.boundary_set)
     )
     return render_template(
         "seats/detail.html",
         seat=seat,
-        results=results,
-        latest=latest,
-        figures=_figure_rows(seat, latest, medians),
+        results=page.results,
+        latest=page.latest,
+        figures=_figure_rows(seat, page.latest, medians),
         medians=medians,
-        charts=_result_charts(seat, results),
+        charts=page.charts,
         sources=sources,
         source_list=source_list,
         caveats=provenance.CAVEATS,
