@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, select
+from sqlalchemy import Select, bindparam, false, select
 
 from d2w.applications.models import Application
 from d2w.auth.models import User
@@ -35,15 +35,16 @@ def visible_applications(actor: User) -> Select:
     return stmt.where(false())
 
 
+_OWNER_USER_ID = select(CandidateProfile.user_id).where(CandidateProfile.id == bindparam("profile_id"))
+
+
 def is_owner(actor: User, application: Application) -> bool:
     """Whether the actor is the candidate the application belongs to (one query at most)."""
     if not is_candidate(actor):
         return False
     from d2w.core.extensions import db
 
-    owner_user_id = db.session.scalar(
-        select(CandidateProfile.user_id).where(CandidateProfile.id == application.profile_id)
-    )
+    owner_user_id = db.session.scalar(_OWNER_USER_ID, {"profile_id": application.profile_id})
     return owner_user_id == actor.id
 
 

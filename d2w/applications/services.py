@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import Select, bindparam, func, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.applications import policy, rules
@@ -61,6 +62,50 @@ def usable_check(profile_id: int, seat_id: int, now: datetime | None = None) -> 
 
     The one place the applications domain asks whether a check is still good enough to use."""
     return seatfit.latest_valid_check(profile_id, seat_id, now)
+
+
+class CheckSummary(NamedTuple):
+    """What an application's page shows of a fit check: plain columns (no factors, seat or
+    author loaded)."""
+
+    id: int
+    band: str
+    score: float
+    run_at: datetime
+    warnings: str
+
+    @property
+    def warning_list(self) -> list[str]:
+        return [w for w in self.warnings.splitlines() if w]
+
+
+_CHECK_COLUMNS = (SeatFitCheck.id, SeatFitCheck.band, SeatFitCheck.score, SeatFitCheck.run_at, SeatFitCheck.warnings)
+# ``seatfit.latest_valid_check``'s conditions and order, as one fixed statement of the columns shown.
+_USABLE_CHECK = (
+    select(*_CHECK_COLUMNS)
+    .where(
+        SeatFitCheck.profile_id == bindparam("profile_id"),
+        SeatFitCheck.seat_id == bindparam("seat_id"),
+        SeatFitCheck.run_at > bindparam("cutoff"),
+        seatfit.stance_usable(bindparam("profile_id")),
+    )
+    .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+    .limit(1)
+)
+_CHECK_BY_ID = select(*_CHECK_COLUMNS).where(SeatFitCheck.id == bindparam("check_id"))
+
+
+def usable_check_summary(profile_id: int, seat_id: int, now: datetime | None = None) -> CheckSummary | None:
+    """``usable_check`` as the columns an application's page shows, in one query."""
+    cutoff = (now or utcnow()) - timedelta(days=valid_days())
+    row = db.session.execute(_USABLE_CHECK, {"profile_id": profile_id, "seat_id": seat_id, "cutoff": cutoff}).first()
+    return CheckSummary(*row) if row else None
+
+
+def check_summary(check_id: int) -> CheckSummary | None:
+    """One fit check as ``CheckSummary`` (the check an application was fit checked or submitted with)."""
+    row = db.session.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
+    return CheckSummary(*row) if row else None
 
 
 def valid_days() -> int:
@@ -367,61 +412,67 @@ def override(
 # Reading: one application, a candidate's list, the board
 
 
-def history(application: Application) -> list[ApplicationEvent]:
-    """Every step, oldest first (one query)."""
-    return list(
-        db.session.scalars(
-            select(ApplicationEvent)
-            .where(ApplicationEvent.application_id == application.id)
-            .order_by(ApplicationEvent.on, ApplicationEvent.id)
-        )
+class Step(NamedTuple):
+    """One step of an application's history, as its page shows it."""
+
+    from_status: str | None
+    to_status: str
+    on: date
+    note: str
+    by_id: int
+    by_name: str
+
+
+_HISTORY = (
+    select(
+        ApplicationEvent.from_status,
+        ApplicationEvent.to_status,
+        ApplicationEvent.on,
+        ApplicationEvent.note,
+        ApplicationEvent.by_id,
+        User.name,
     )
+    .join(User, User.id == ApplicationEvent.by_id)
+    .where(ApplicationEvent.application_id == bindparam("application_id"))
+    .order_by(ApplicationEvent.on, ApplicationEvent.id)
+)
 
 
-def _band_columns(cutoff: datetime):
-    """The band of the newest usable check of the application's candidate and seat (and when it
-    was run), the band of the check it was submitted with, and the date of its latest step
-    (correlated subqueries)."""
-
-    def newest(column, label: str):
-        return (
-            select(column)
-            .where(
-                SeatFitCheck.profile_id == Application.profile_id,
-                SeatFitCheck.seat_id == Application.seat_id,
-                SeatFitCheck.run_at > cutoff,
-                seatfit.stance_usable(Application.profile_id),
-            )
-            .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
-            .limit(1)
-            .correlate(Application)
-            .scalar_subquery()
-            .label(label)
-        )
-
-    latest, checked_at = newest(SeatFitCheck.band, "band"), newest(SeatFitCheck.run_at, "checked_at")
-    recorded = (
-        select(SeatFitCheck.band)
-        .where(SeatFitCheck.id == Application.fit_check_id)
-        .correlate(Application)
-        .scalar_subquery()
-        .label("recorded_band")
-    )
-    since = (
-        select(func.max(ApplicationEvent.on))
-        .where(ApplicationEvent.application_id == Application.id)
-        .correlate(Application)
-        .scalar_subquery()
-        .label("since")
-    )
-    return latest, recorded, since, checked_at
+def history(application: Application) -> list[Step]:
+    """Every step, oldest first, with who recorded it (one query of the columns shown)."""
+    return [Step(*row) for row in db.session.execute(_HISTORY, {"application_id": application.id}).all()]
 
 
-@dataclass
-class Row:
-    """An application as lists show it."""
+class Applicant(NamedTuple):
+    """The candidate an application belongs to, as its page needs them (``id``, ``user_id`` and
+    ``name``, like a CandidateProfile)."""
 
-    application: Application
+    id: int
+    user_id: int
+    name: str
+
+
+_APPLICANT = (
+    select(CandidateProfile.id, CandidateProfile.user_id, User.name)
+    .join(User, User.id == CandidateProfile.user_id)
+    .where(CandidateProfile.id == bindparam("profile_id"))
+)
+
+
+def applicant(profile_id: int) -> Applicant:
+    return Applicant(*db.session.execute(_APPLICANT, {"profile_id": profile_id}).one())
+
+
+class Row(NamedTuple):
+    """An application as lists show it: plain columns (``list_statement``)."""
+
+    id: int
+    status: str
+    override_at: datetime | None
+    seat_name: str
+    ons_code: str
+    boundary_set: str
+    region: str | None
     candidate: str
     band: str | None  # the newest usable check's band (None: no usable check)
     recorded_band: str | None  # the band of the check it was submitted with
@@ -431,44 +482,83 @@ class Row:
     @property
     def overridden(self) -> bool:
         """Whether the override covers the newest usable check (see ``override_covers``)."""
-        at = self.application.override_at
+        at = self.override_at
         return at is not None and self.checked_at is not None and self.checked_at <= at
 
     @property
     def shown_band(self) -> str | None:
         """The band to show: the submitted check's once submitted, else the newest usable one's."""
-        if rules.is_submitted(self.application.status) and self.recorded_band:
+        if rules.is_submitted(self.status) and self.recorded_band:
             return self.recorded_band
         return self.band
 
     @property
     def next_step(self) -> str:
-        return rules.next_step(self.application.status, self.band, self.overridden)
+        return rules.next_step(self.status, self.band, self.overridden)
 
 
-def _rows(result) -> list[Row]:
-    return [
-        Row(app, name, band, recorded, since, checked_at) for app, name, band, recorded, since, checked_at in result
-    ]
+_LATEST_CHECK = aliased(SeatFitCheck, name="latest_check")
+_RECORDED_CHECK = aliased(SeatFitCheck, name="recorded_check")
 
 
 def list_statement(base: Select | None = None, *, now: datetime | None = None) -> Select:
-    """Applications with the candidate's name, bands and date of the latest step, with the seat
-    joined (so lists can sort and filter on it). ``base`` is a policy's ``visible_applications``."""
-    latest, recorded, since, checked_at = _band_columns(check_cutoff(now))
+    """Applications as ``Row`` columns: the seat and the candidate's name; the band of the newest
+    usable check of the candidate and seat (``usable_check``'s rule) and when it was run, the band
+    of the check it was submitted with, and the date of its latest step. The seat is joined (so
+    lists can sort and filter on it). ``base`` is a policy's ``visible_applications``.
+
+    The newest usable check is found once per application (a correlated subquery giving its id,
+    joined for its band and time)."""
+    cutoff = check_cutoff(now)
+    latest, recorded = _LATEST_CHECK, _RECORDED_CHECK
+    newest_id = (
+        select(SeatFitCheck.id)
+        .where(
+            SeatFitCheck.profile_id == Application.profile_id,
+            SeatFitCheck.seat_id == Application.seat_id,
+            SeatFitCheck.run_at > cutoff,
+            seatfit.stance_usable(Application.profile_id),
+        )
+        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+        .limit(1)
+        .correlate(Application)
+        .scalar_subquery()
+    )
+    since = (
+        select(func.max(ApplicationEvent.on))
+        .where(ApplicationEvent.application_id == Application.id)
+        .correlate(Application)
+        .scalar_subquery()
+        .label("since")
+    )
     stmt = base if base is not None else select(Application)
     return (
-        stmt.add_columns(User.name.label("candidate"), latest, recorded, since, checked_at)
+        stmt.with_only_columns(
+            Application.id,
+            Application.status,
+            Application.override_at,
+            Seat.name,
+            Seat.ons_code,
+            Seat.boundary_set,
+            Seat.region,
+            User.name.label("candidate"),
+            latest.band.label("band"),
+            recorded.band.label("recorded_band"),
+            since,
+            latest.run_at.label("checked_at"),
+        )
+        .select_from(Application)
         .join(Seat, Seat.id == Application.seat_id)
         .join(CandidateProfile, CandidateProfile.id == Application.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
-        .options(contains_eager(Application.seat))
+        .outerjoin(latest, latest.id == newest_id)
+        .outerjoin(recorded, recorded.id == Application.fit_check_id)
     )
 
 
 def rows_of(items) -> list[Row]:
     """Rows from the result tuples of ``list_statement`` (e.g. a page's items)."""
-    return _rows(items)
+    return [Row(*item) for item in items]
 
 
 @dataclass
@@ -531,17 +621,15 @@ def board(actor: User, filters: BoardFilters, per_column: int, counts: Mapping[s
     """The board: a column per status with its count and up to ``per_column`` applications, the
     most recently changed first. One query whatever the number of applications: the newest ids of
     each status (each an indexed ``LIMIT`` on status and time), then those rows."""
+    visible = filtered(
+        _seat_if_needed(policy.visible_applications(actor).with_only_columns(Application.id), filters), filters
+    )
     newest = []
     for status in STATUS_VALUES:
         if not counts.get(status):
             continue
         ids = (
-            filtered(
-                _seat_if_needed(policy.visible_applications(actor).with_only_columns(Application.id), filters).where(
-                    Application.status == status
-                ),
-                filters,
-            )
+            visible.where(Application.status == status)
             .order_by(Application.updated_at.desc(), Application.id.desc())
             .limit(per_column)
             .subquery()
@@ -555,6 +643,6 @@ def board(actor: User, filters: BoardFilters, per_column: int, counts: Mapping[s
         .order_by(Application.updated_at.desc(), Application.id.desc())
     )
     by_status: dict[str, list[Row]] = {s: [] for s in STATUS_VALUES}
-    for row in _rows(db.session.execute(stmt).all()):
-        by_status[row.application.status].append(row)
+    for row in rows_of(db.session.execute(stmt).all()):
+        by_status[row.status].append(row)
     return [Column(s, STATUS_LABELS[s], counts.get(s, 0), by_status[s]) for s in STATUS_VALUES]

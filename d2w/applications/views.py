@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from d2w.applications import policy, rules, services
 from d2w.applications.forms import (
@@ -25,7 +26,6 @@ from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
 from d2w.core.pagination import apply_sort, paginate, parse_id, parse_page, parse_sort
-from d2w.seatfit.models import SeatFitCheck
 from d2w.seats.models import Seat
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -60,8 +60,16 @@ def _version(raw) -> int:
         return -1
 
 
+# The seat's columns the application pages use (the rest load if something asks for them).
+_SEAT_SHOWN = joinedload(Application.seat, innerjoin=True).load_only(
+    Seat.name, Seat.ons_code, Seat.boundary_set, Seat.region
+)
+
+
 def _get_application(application_id: int) -> Application:
-    application = db.session.scalar(policy.visible_applications(acting_user()).where(Application.id == application_id))
+    application = db.session.scalar(
+        policy.visible_applications(acting_user()).where(Application.id == application_id).options(_SEAT_SHOWN)
+    )
     if application is None:
         abort(404)
     return application
@@ -76,10 +84,15 @@ def _get_application(application_id: int) -> Application:
 def mine():
     actor = acting_user()
     profile = ensure_profile(actor)
-    stmt = services.list_statement(policy.visible_applications(actor)).where(Application.profile_id == profile.id)
+    visible = policy.visible_applications(actor).where(Application.profile_id == profile.id)
+    # Counted without the list's joins and subqueries (every application has its seat and candidate).
+    total = db.session.scalar(visible.with_only_columns(func.count()).select_from(Application)) or 0
+    stmt = services.list_statement(visible)
     sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", MINE_SORTS, "since")
     stmt = _sorted(stmt, sort, MINE_SORTS, Application.id.desc())
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
+    page = paginate(
+        stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False, total=total
+    )
     return render_template("applications/mine.html", page=page, rows=services.rows_of(page.items), sort=sort)
 
 
@@ -111,7 +124,14 @@ def board():
     stmt = services.filtered(services.list_statement(policy.visible_applications(actor)), filters)
     sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", LIST_SORTS, "since")
     stmt = _sorted(stmt, sort, LIST_SORTS, Application.id.desc())
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
+    # The status's count (same filters) is the list's total.
+    page = paginate(
+        stmt,
+        parse_page(request.args.get("page")),
+        current_app.config["PAGE_SIZE"],
+        scalars=False,
+        total=counts[filters.status],
+    )
     return render_template(
         "applications/board.html", page=page, rows=services.rows_of(page.items), sort=sort, **context
     )
@@ -234,9 +254,12 @@ def _move_form(application: Application, *, submitted: bool = False) -> MoveForm
 
 def _render_detail(application: Application, *, move_form=None, override_form=None, status=200):
     actor = acting_user()
-    profile = db.session.get(CandidateProfile, application.profile_id)
-    check = services.usable_check(application.profile_id, application.seat_id)
-    recorded = db.session.get(SeatFitCheck, application.fit_check_id) if application.fit_check_id else None
+    profile = services.applicant(application.profile_id)
+    check = services.usable_check_summary(application.profile_id, application.seat_id)
+    recorded = None
+    if application.fit_check_id:
+        same = check is not None and check.id == application.fit_check_id
+        recorded = check if same else services.check_summary(application.fit_check_id)
     override_by = db.session.get(User, application.override_by_id) if application.override_by_id else None
     if move_form is None:
         move_form = _move_form(application)

@@ -51,6 +51,10 @@ class ProgrammeSession(db.Model):
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
 
+    @property
+    def cohort_name(self) -> str:
+        return self.cohort.name
+
 
 class Attendance(db.Model):
     __tablename__ = "attendances"

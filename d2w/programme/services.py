@@ -14,15 +14,16 @@ A candidate is at risk after ``AT_RISK_CONSECUTIVE_ABSENCES`` absences in a row 
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, or_, select, update
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, bindparam, case, exists, func, literal_column, select, union, union_all, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -258,19 +259,97 @@ class RegisterRow:
         return self.chosen if self.chosen is not None else self.saved
 
 
-def register_rows(s: ProgrammeSession) -> list[RegisterRow]:
-    """Everyone holding a place in the cohort, by name, with their saved mark: one query of the
-    columns shown (the roster's order: ``d2w.cohorts.services.roster``)."""
-    rows = db.session.execute(
-        select(CandidateProfile.id, User.name, Attendance.status, CandidateProfile.consecutive_absences)
+def _on_roster(cohort_id, session_id):
+    """Everyone holding a place in the cohort, with their mark for the session (an outer join)."""
+    return (
+        select(
+            literal_column("0").label("departed"),
+            CandidateProfile.id.label("profile_id"),
+            User.name.label("name"),
+            Attendance.status.label("status"),
+            CandidateProfile.consecutive_absences.label("absences"),
+            func.lower(User.name).label("sort_name"),
+            User.id.label("user_id"),
+        )
         .select_from(Enrolment)
         .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
-        .outerjoin(Attendance, and_(Attendance.session_id == s.id, Attendance.profile_id == Enrolment.profile_id))
-        .where(Enrolment.cohort_id == s.cohort_id, Enrolment.status.in_(HOLDS_PLACE))
-        .order_by(func.lower(User.name), User.id)
-    ).all()
+        .outerjoin(Attendance, and_(Attendance.session_id == session_id, Attendance.profile_id == Enrolment.profile_id))
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+    )
+
+
+# Built once (fixed statements with bound parameters), in the roster's order
+# (``d2w.cohorts.services.roster``): by name, then user id.
+_REGISTER_ROWS = (
+    _on_roster(bindparam("cohort_id"), bindparam("session_id"))
+    .with_only_columns(CandidateProfile.id, User.name, Attendance.status, CandidateProfile.consecutive_absences)
+    .order_by(func.lower(User.name), User.id)
+)
+_ROSTER_AND_DEPARTED = union_all(
+    _on_roster(bindparam("cohort_id"), bindparam("session_id")),
+    # Marks of candidates who have since left the cohort.
+    select(
+        literal_column("1"),
+        Attendance.profile_id,
+        User.name,
+        Attendance.status,
+        CandidateProfile.consecutive_absences,
+        func.lower(User.name),
+        User.id,
+    )
+    .join(CandidateProfile, CandidateProfile.id == Attendance.profile_id)
+    .join(User, User.id == CandidateProfile.user_id)
+    .where(
+        Attendance.session_id == bindparam("session_id"),
+        Attendance.profile_id.not_in(
+            select(Enrolment.profile_id).where(
+                Enrolment.cohort_id == bindparam("cohort_id"), Enrolment.status.in_(HOLDS_PLACE)
+            )
+        ),
+    ),
+)
+_ROSTER_AND_DEPARTED = _ROSTER_AND_DEPARTED.order_by(
+    _ROSTER_AND_DEPARTED.selected_columns.departed,
+    _ROSTER_AND_DEPARTED.selected_columns.sort_name,
+    _ROSTER_AND_DEPARTED.selected_columns.user_id,
+)
+
+
+def register_rows(s: ProgrammeSession) -> list[RegisterRow]:
+    """Everyone holding a place in the cohort, by name, with their saved mark: one query of the
+    columns shown (the roster's order: ``d2w.cohorts.services.roster``)."""
+    rows = db.session.execute(_REGISTER_ROWS, {"cohort_id": s.cohort_id, "session_id": s.id}).all()
     return [RegisterRow(*row) for row in rows]
+
+
+@dataclass
+class SessionRoster:
+    """What a session's page shows of its marks: the roster (``register_rows``), the marks of
+    candidates who have since left the cohort (name, status label, by name) and the summary of
+    every mark (``session_summaries``)."""
+
+    rows: list[RegisterRow]
+    departed: list[tuple[str, str]]
+    summary: Summary
+
+
+def session_roster(s: ProgrammeSession) -> SessionRoster:
+    """``register_rows``, ``departed_marks`` and ``session_summaries`` of one session in one
+    query. Every mark of the session is either a roster member's (one enrolment per cohort and
+    candidate, one mark per session and candidate) or a departed candidate's, so the summary
+    counts the marks of both lists."""
+    rows, departed, summary = [], [], Summary()
+    for gone, profile_id, name, status, absences, _, _ in db.session.execute(
+        _ROSTER_AND_DEPARTED, {"cohort_id": s.cohort_id, "session_id": s.id}
+    ).all():
+        if status is not None:
+            setattr(summary, status, getattr(summary, status) + 1)
+        if gone:
+            departed.append((name, ATTENDANCE_LABELS[status]))
+        else:
+            rows.append(RegisterRow(profile_id, name, status, absences))
+    return SessionRoster(rows, departed, summary)
 
 
 def departed_marks(s: ProgrammeSession) -> list[tuple[str, str]]:
@@ -438,17 +517,20 @@ class Summary:
         return rules.percent(self.rate)
 
 
+_SESSION_SUMMARIES = (
+    select(Attendance.session_id, Attendance.status, func.count())
+    .where(Attendance.session_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Attendance.session_id, Attendance.status)
+)
+
+
 def session_summaries(session_ids: Iterable[int]) -> dict[int, Summary]:
     """Marks per session, for any number of sessions, in one query."""
     ids = list(session_ids)
     out = {sid: Summary() for sid in ids}
     if not ids:
         return out
-    rows = db.session.execute(
-        select(Attendance.session_id, Attendance.status, func.count())
-        .where(Attendance.session_id.in_(ids))
-        .group_by(Attendance.session_id, Attendance.status)
-    ).all()
+    rows = db.session.execute(_SESSION_SUMMARIES, {"ids": ids}).all()
     for sid, status, n in rows:
         setattr(out[sid], status, n)
     return out
@@ -458,18 +540,21 @@ def _attended_sum():
     return func.coalesce(func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)), 0)
 
 
+_CANDIDATE_RATES = (
+    select(Attendance.profile_id, _attended_sum(), func.count())
+    .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
+    .where(Attendance.profile_id.in_(bindparam("ids", expanding=True)), ProgrammeSession.cancelled_at.is_(None))
+    .group_by(Attendance.profile_id)
+)
+
+
 def candidate_rates(profile_ids: Iterable[int]) -> dict[int, Rate]:
     """Each candidate's attendance rate over non-cancelled sessions, in one query."""
     ids = list(profile_ids)
     out = {pid: Rate() for pid in ids}
     if not ids:
         return out
-    rows = db.session.execute(
-        select(Attendance.profile_id, _attended_sum(), func.count())
-        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
-        .where(Attendance.profile_id.in_(ids), ProgrammeSession.cancelled_at.is_(None))
-        .group_by(Attendance.profile_id)
-    ).all()
+    rows = db.session.execute(_CANDIDATE_RATES, {"ids": ids}).all()
     for pid, attended, marked in rows:
         out[pid] = Rate(int(attended), int(marked))
     return out
@@ -523,6 +608,102 @@ SESSION_SORTS = {
 }
 
 
+class ListedSession(NamedTuple):
+    """A session as lists show it (the columns of ``_session_table.html``, the candidate's
+    schedule and home page): plain columns, no model object. ``cohort_name`` only where a list
+    shows the cohort."""
+
+    id: int
+    title: str
+    skill_area: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str | None
+    online_url: str | None
+    cancelled_at: datetime | None
+    cohort_name: str | None = None
+
+    @property
+    def skill_label(self) -> str:
+        return SKILL_LABELS[self.skill_area]
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class SessionView(NamedTuple):
+    """One session as its pages show it (staff's page and register, a candidate's page): plain
+    columns, with its cohort's name. Policy functions read it as they read a ProgrammeSession."""
+
+    id: int
+    cohort_id: int
+    title: str
+    skill_area: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str | None
+    online_url: str | None
+    facilitator: str | None
+    notes: str | None
+    series_id: str | None
+    cancelled_at: datetime | None
+    register_version: int
+    cohort_name: str
+
+    @property
+    def skill_label(self) -> str:
+        return SKILL_LABELS[self.skill_area]
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+_SESSION_VIEW_COLUMNS = (
+    ProgrammeSession.id,
+    ProgrammeSession.cohort_id,
+    ProgrammeSession.title,
+    ProgrammeSession.skill_area,
+    ProgrammeSession.starts_at,
+    ProgrammeSession.ends_at,
+    ProgrammeSession.place,
+    ProgrammeSession.online_url,
+    ProgrammeSession.facilitator,
+    ProgrammeSession.notes,
+    ProgrammeSession.series_id,
+    ProgrammeSession.cancelled_at,
+    ProgrammeSession.register_version,
+    Cohort.name,
+)
+
+
+def session_view(actor: User, session_id: int) -> SessionView | None:
+    """The session if the actor may see it (``policy.visible_sessions``), else None: one query of
+    the columns its pages show."""
+    row = db.session.execute(
+        policy.visible_sessions(actor)
+        .with_only_columns(*_SESSION_VIEW_COLUMNS)
+        .select_from(ProgrammeSession)
+        .join(Cohort, Cohort.id == ProgrammeSession.cohort_id)
+        .where(ProgrammeSession.id == session_id)
+    ).first()
+    return SessionView(*row) if row else None
+
+
+_SESSION_COLUMNS = (
+    ProgrammeSession.id,
+    ProgrammeSession.title,
+    ProgrammeSession.skill_area,
+    ProgrammeSession.starts_at,
+    ProgrammeSession.ends_at,
+    ProgrammeSession.place,
+    ProgrammeSession.online_url,
+    ProgrammeSession.cancelled_at,
+)
+_LISTED_COLUMNS = (*_SESSION_COLUMNS, Cohort.name)
+
+
 def session_page(
     actor: User,
     *,
@@ -535,8 +716,10 @@ def session_page(
     now: datetime | None = None,
 ) -> Page:
     """A page of the sessions the actor may see: "upcoming" (not yet over), "past" or "all", of
-    one cohort and skill area if given. Two queries: the count needs no join (every session has
-    its cohort), the page loads each session with its cohort through the join it sorts by."""
+    one cohort and skill area if given, as ``SessionRow`` of a ``ListedSession`` and its marks.
+    Three queries: the count needs no join (every session has its cohort); the page is one query
+    of the columns shown, with the cohort's name through the join it sorts by; then the marks of
+    the page's sessions (``session_summaries``)."""
     now = now or utcnow()
     stmt = policy.visible_sessions(actor)
     if cohort_id is not None:
@@ -548,8 +731,13 @@ def session_page(
     elif when == "past":
         stmt = stmt.where(ProgrammeSession.ends_at <= now)
     total = db.session.scalar(stmt.with_only_columns(func.count()).select_from(ProgrammeSession)) or 0
-    stmt = stmt.join(Cohort, Cohort.id == ProgrammeSession.cohort_id).options(contains_eager(ProgrammeSession.cohort))
-    return paginate(apply_sort(stmt, sort, SESSION_SORTS, ProgrammeSession.id), page, per_page, total=total)
+    stmt = stmt.with_only_columns(*_LISTED_COLUMNS).join(Cohort, Cohort.id == ProgrammeSession.cohort_id)
+    result = paginate(
+        apply_sort(stmt, sort, SESSION_SORTS, ProgrammeSession.id), page, per_page, scalars=False, total=total
+    )
+    summaries = session_summaries(row[0] for row in result.items)
+    result.items = [SessionRow(ListedSession(*row), summaries[row[0]]) for row in result.items]
+    return result
 
 
 def sessions_for_cohort(cohort_id: int) -> list[SessionRow]:
@@ -612,7 +800,7 @@ def at_risk_candidates(limit: int = 10, *, threshold: int | None = None) -> list
 
 @dataclass
 class HistoryRow:
-    session: ProgrammeSession
+    session: ListedSession
     status: str | None
 
     @property
@@ -620,47 +808,68 @@ class HistoryRow:
         return ATTENDANCE_LABELS[self.status] if self.status else "Not recorded"
 
 
+# The candidate's schedule: fixed statements built once, with the candidate's profile id, the
+# time and the page as bound parameters. They reach sessions from the candidate's cohorts (a join
+# on the cohort's sessions; one enrolment per cohort and candidate, so no session twice) and
+# marks, never by scanning every session in time order.
+_HELD = policy.held_cohort_ids(bindparam("profile_id")).subquery("held")
+_UPCOMING = (
+    select(*_SESSION_COLUMNS)
+    .join(_HELD, _HELD.c.cohort_id == ProgrammeSession.cohort_id)
+    .where(ProgrammeSession.ends_at > bindparam("now"))
+    .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
+)
+_UPCOMING_FIRST = _UPCOMING.limit(bindparam("limit"))
+# Sessions that have started of the candidate's own cohorts, and any session they were marked in.
+_HISTORY_OF = and_(
+    ProgrammeSession.starts_at <= bindparam("now"),
+    ProgrammeSession.id.in_(
+        union(
+            select(ProgrammeSession.id)
+            .where(ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(bindparam("profile_id"))))
+            .correlate(None),
+            select(Attendance.session_id).where(Attendance.profile_id == bindparam("profile_id")),
+        )
+    ),
+)
+_HISTORY_COUNT = select(func.count()).select_from(ProgrammeSession).where(_HISTORY_OF)
+_HISTORY_PAGE = (
+    select(*_SESSION_COLUMNS, Attendance.status)
+    .outerjoin(
+        Attendance,
+        and_(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == bindparam("profile_id")),
+    )
+    .where(_HISTORY_OF)
+    .order_by(ProgrammeSession.starts_at.desc(), ProgrammeSession.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
 def upcoming_for(
     profile: CandidateProfile, now: datetime | None = None, *, limit: int | None = None
-) -> list[ProgrammeSession]:
+) -> list[ListedSession]:
     """Sessions not yet over in the cohorts the candidate holds a place in (cancelled included),
-    soonest first; at most ``limit`` of them if given."""
-    now = now or utcnow()
-    stmt = (
-        select(ProgrammeSession)
-        .where(ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(profile.id)), ProgrammeSession.ends_at > now)
-        .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(db.session.scalars(stmt))
+    soonest first; at most ``limit`` of them if given. One query of the columns shown."""
+    params = {"profile_id": profile.id, "now": now or utcnow()}
+    if limit is None:
+        rows = db.session.execute(_UPCOMING, params)
+    else:
+        rows = db.session.execute(_UPCOMING_FIRST, {**params, "limit": limit})
+    return [ListedSession(*row) for row in rows.all()]
 
 
 def history_for(profile: CandidateProfile, page: int, per_page: int, now: datetime | None = None) -> Page:
-    """Sessions that have started, newest first, with the candidate's mark: their own cohorts'
-    sessions and any session they were marked in. Two queries per page, each reaching the
-    sessions through the candidate's cohorts and marks (never every past session)."""
-    now = now or utcnow()
-    mine = and_(
-        ProgrammeSession.starts_at <= now,
-        or_(
-            ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(profile.id)),
-            ProgrammeSession.id.in_(select(Attendance.session_id).where(Attendance.profile_id == profile.id)),
-        ),
-    )
-    total = db.session.scalar(select(func.count()).select_from(ProgrammeSession).where(mine)) or 0
-    result = paginate(
-        select(ProgrammeSession, Attendance.status)
-        .outerjoin(Attendance, and_(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == profile.id))
-        .where(mine)
-        .order_by(ProgrammeSession.starts_at.desc(), ProgrammeSession.id.desc()),
-        page,
-        per_page,
-        scalars=False,
-        total=total,
-    )
-    result.items = [HistoryRow(s, status) for s, status in result.items]
-    return result
+    """Sessions that have started, newest first, with the candidate's mark (``HistoryRow``):
+    their own cohorts' sessions and any session they were marked in. Two queries per page (the
+    count, and the page of the columns shown), each reaching the sessions through the
+    candidate's cohorts and marks (never every past session)."""
+    params = {"profile_id": profile.id, "now": now or utcnow()}
+    total = db.session.scalar(_HISTORY_COUNT, params) or 0
+    page = min(page, max(1, math.ceil(total / per_page)))
+    rows = db.session.execute(_HISTORY_PAGE, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    items = [HistoryRow(ListedSession(*row[:-1]), row[-1]) for row in rows]
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 def own_mark(profile: CandidateProfile, s: ProgrammeSession) -> str | None:

@@ -47,6 +47,14 @@ def _get_session(session_id: int) -> ProgrammeSession:
     return s
 
 
+def _get_session_view(session_id: int) -> services.SessionView:
+    """The session's columns for pages that only show it (404 as ``_get_session``)."""
+    s = services.session_view(acting_user(), session_id)
+    if s is None:
+        abort(404)
+    return s
+
+
 def _fields(form) -> services.SessionFields:
     return services.SessionFields(
         title=form.title.data,
@@ -118,8 +126,7 @@ def index():
         page=parse_page(request.args.get("page")),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    rows = services.with_summaries(page.items)
-    return render_template("programme/index.html", form=form, page=page, rows=rows, sort=sort, when=when)
+    return render_template("programme/index.html", form=form, page=page, rows=page.items, sort=sort, when=when)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -159,14 +166,15 @@ def new():
 @roles("staff", "candidate")
 def detail(session_id: int):
     actor = acting_user()
-    s = _get_session(session_id)
+    s = _get_session_view(session_id)
     if policy.can_view_roster(actor):
+        roster = services.session_roster(s)
         return render_template(
             "programme/detail.html",
             s=s,
-            rows=services.register_rows(s),
-            summary=services.session_summaries([s.id])[s.id],
-            departed=services.departed_marks(s),
+            rows=roster.rows,
+            summary=roster.summary,
+            departed=roster.departed,
             threshold=services.at_risk_threshold(),
             register_open=policy.can_take_register(actor, s),
             action_form=ActionForm(),
@@ -269,11 +277,12 @@ def _render_register(s, form, rows, *, lost=(), status=200):
 @roles("staff")
 def register(session_id: int):
     actor = acting_user()
-    s = _get_session(session_id)
     form = RegisterForm()
     if request.method == "GET":
+        s = _get_session_view(session_id)
         form.register_version.data = str(s.register_version)
         return _render_register(s, form, services.register_rows(s))
+    s = _get_session(session_id)
 
     raw = form.register_version.data or ""
     seen = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else -1
