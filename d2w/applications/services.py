@@ -27,7 +27,7 @@ from d2w.audit import services as audit
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.templating import format_datetime
@@ -98,13 +98,13 @@ _CHECK_BY_ID = select(*_CHECK_COLUMNS).where(SeatFitCheck.id == bindparam("check
 def usable_check_summary(profile_id: int, seat_id: int, now: datetime | None = None) -> CheckSummary | None:
     """``usable_check`` as the columns an application's page shows, in one query."""
     cutoff = (now or utcnow()) - timedelta(days=valid_days())
-    row = db.session.execute(_USABLE_CHECK, {"profile_id": profile_id, "seat_id": seat_id, "cutoff": cutoff}).first()
+    row = read(_USABLE_CHECK, {"profile_id": profile_id, "seat_id": seat_id, "cutoff": cutoff}).first()
     return CheckSummary(*row) if row else None
 
 
 def check_summary(check_id: int) -> CheckSummary | None:
     """One fit check as ``CheckSummary`` (the check an application was fit checked or submitted with)."""
-    row = db.session.execute(_CHECK_BY_ID, {"check_id": check_id}).first()
+    row = read(_CHECK_BY_ID, {"check_id": check_id}).first()
     return CheckSummary(*row) if row else None
 
 
@@ -440,7 +440,7 @@ _HISTORY = (
 
 def history(application: Application) -> list[Step]:
     """Every step, oldest first, with who recorded it (one query of the columns shown)."""
-    return [Step(*row) for row in db.session.execute(_HISTORY, {"application_id": application.id}).all()]
+    return [Step(*row) for row in read(_HISTORY, {"application_id": application.id}).all()]
 
 
 class Applicant(NamedTuple):
@@ -460,7 +460,7 @@ _APPLICANT = (
 
 
 def applicant(profile_id: int) -> Applicant:
-    return Applicant(*db.session.execute(_APPLICANT, {"profile_id": profile_id}).one())
+    return Applicant(*read(_APPLICANT, {"profile_id": profile_id}).one())
 
 
 class Row(NamedTuple):
@@ -600,7 +600,7 @@ def status_counts(actor: User, filters: BoardFilters) -> dict[str, int]:
         BoardFilters(filters.cohort_id, filters.region, None),
     ).group_by(Application.status)
     counts = dict.fromkeys(STATUS_VALUES, 0)
-    for status, n in db.session.execute(stmt).all():
+    for status, n in read(stmt).all():
         counts[status] = int(n)
     return counts
 
@@ -643,6 +643,6 @@ def board(actor: User, filters: BoardFilters, per_column: int, counts: Mapping[s
         .order_by(Application.updated_at.desc(), Application.id.desc())
     )
     by_status: dict[str, list[Row]] = {s: [] for s in STATUS_VALUES}
-    for row in rows_of(db.session.execute(stmt).all()):
+    for row in rows_of(read(stmt).all()):
         by_status[row.status].append(row)
     return [Column(s, STATUS_LABELS[s], counts.get(s, 0), by_status[s]) for s in STATUS_VALUES]

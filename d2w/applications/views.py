@@ -22,6 +22,7 @@ from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
 from d2w.core.access import acting_user, roles
+from d2w.core.db import read
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
@@ -105,7 +106,7 @@ def mine():
 def board():
     actor = acting_user()
     form = BoardFilterForm(request.args or None)
-    cohorts = db.session.execute(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
+    cohorts = read(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
     cohort_choices = choices([("", "Any cohort"), *[(str(c.id), c.name) for c in cohorts]])
     form.cohort.choices = cohort_choices
     filters = services.BoardFilters()

@@ -12,7 +12,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from d2w.candidates.models import CandidateProfile
-from d2w.core.extensions import db
+from d2w.core.db import read
 from d2w.programme.models import Attendance, ProgrammeSession
 from d2w.programme.services import Rate, at_risk_condition
 from d2w.programme.skills import ATTENDED
@@ -48,7 +48,7 @@ def profile_page(visible: Select, profile_id: int, threshold: int) -> ProfilePag
     """One visible profile with its user and languages, whether it is at risk (the programme's
     rule) and its attendance, in one query; None if the profile is not in ``visible``."""
     stmt = visible.where(CandidateProfile.id == profile_id).options(_PAGE_OPTIONS).add_columns(*_PAGE_COLUMNS)
-    row = db.session.execute(stmt, {"threshold": threshold}).unique().first()
+    row = read(stmt, {"threshold": threshold}).unique().first()
     if row is None:
         return None
     profile, at_risk, attended, marked = row

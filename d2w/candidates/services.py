@@ -29,7 +29,7 @@ from d2w.candidates.choices import (
 from d2w.candidates.models import CandidateProfile, ConsentRecord, ProfileLanguage, SensitiveAnswer, StageChange
 from d2w.cohorts.models import ENROLMENT_LABELS, Cohort, Enrolment
 from d2w.core import upsert
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.regions import canonical_region
@@ -197,7 +197,7 @@ _STAGE_HISTORY = (
 
 def stage_history(profile_id: int) -> list[StageRow]:
     """A profile's stage changes, newest first, with who made them (one column query)."""
-    return [StageRow(*row) for row in db.session.execute(_STAGE_HISTORY, {"profile_id": profile_id})]
+    return [StageRow(*row) for row in read(_STAGE_HISTORY, {"profile_id": profile_id})]
 
 
 class EnrolmentRow(NamedTuple):
@@ -221,7 +221,7 @@ _ENROLMENTS = (
 
 def enrolments_of(profile_id: int) -> list[EnrolmentRow]:
     """Every enrolment of a profile (any status), newest first, with its cohort's name."""
-    return [EnrolmentRow(*row) for row in db.session.execute(_ENROLMENTS, {"profile_id": profile_id})]
+    return [EnrolmentRow(*row) for row in read(_ENROLMENTS, {"profile_id": profile_id})]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def record_sensitive(
     db.session.flush()
     # One statement whether or not an answer exists, so two saves at once cannot collide.
     now = utcnow()
-    db.session.execute(
+    read(
         upsert.insert(SensitiveAnswer)
         .values(profile_id=profile.id, field=field, value=value, consent_id=record.id, updated_at=now)
         .on_conflict_do_update(

@@ -32,6 +32,7 @@ from d2w.candidates.forms import (
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.access import acting_user, roles
+from d2w.core.db import read
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
@@ -69,7 +70,7 @@ def current_enrolments(profile_ids: list[int]) -> dict[int, list[PlaceRow]]:
     """Places held, per profile, in one column query."""
     out: dict[int, list[PlaceRow]] = defaultdict(list)
     if profile_ids:
-        for row in db.session.execute(
+        for row in read(
             select(Enrolment.profile_id, Enrolment.cohort_id, Cohort.name)
             .join(Cohort, Cohort.id == Enrolment.cohort_id)
             .where(Enrolment.profile_id.in_(profile_ids), Enrolment.status.in_(HOLDS_PLACE))
@@ -109,7 +110,7 @@ def _list_columns(threshold: int) -> tuple:
 @roles("staff")
 def index():
     form = CandidateFilterForm(request.args or None)
-    cohorts = db.session.execute(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
+    cohorts = read(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
     form.cohort.choices = choices([("", "Any cohort"), *[(str(c.id), c.name) for c in cohorts]])
     threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
     stmt = (

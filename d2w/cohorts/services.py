@@ -22,7 +22,7 @@ from d2w.candidates import policy as candidate_policy
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import change_stage, check_region
 from d2w.cohorts.models import ENROLMENT_LABELS, FOCUS_LABELS, HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -246,7 +246,7 @@ def set_enrolment_status(actor: User, enrolment: Enrolment, status: str) -> None
 
 def roster(cohort_id: int) -> list[tuple[Enrolment, CandidateProfile]]:
     """The candidates holding a place in a cohort, by name (one query)."""
-    rows = db.session.execute(
+    rows = read(
         select(Enrolment, CandidateProfile)
         .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
@@ -314,7 +314,7 @@ class RosterRow(NamedTuple):
 def roster_rows(cohort_id: int) -> list[RosterRow]:
     """The roster as the cohort page shows it: the same people in the same order as ``roster``,
     as plain columns (a cohort of 125 loads no model objects)."""
-    rows = db.session.execute(
+    rows = read(
         select(
             Enrolment.id,
             Enrolment.status,

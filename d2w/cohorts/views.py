@@ -18,6 +18,7 @@ from d2w.cohorts.forms import CohortFilterForm, CohortForm, ConfirmImportForm, E
 from d2w.cohorts.models import Cohort, Enrolment
 from d2w.core.access import acting_user, roles
 from d2w.core.csvio import write_csv
+from d2w.core.db import read
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
@@ -86,7 +87,7 @@ def detail(cohort_id: int):
 
     cohort = get_cohort(cohort_id)
     roster = services.roster_rows(cohort.id)
-    withdrawn = db.session.execute(
+    withdrawn = read(
         select(Enrolment.ended_at, User.name)
         .join(Enrolment.profile)
         .join(User)

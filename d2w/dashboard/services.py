@@ -21,8 +21,8 @@ from d2w.auth.models import User
 from d2w.candidates.choices import ETHNIC_GROUPS, PREFER_NOT_TO_SAY, STAGES
 from d2w.candidates.models import CandidateProfile, SensitiveAnswer
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
+from d2w.core.db import read
 from d2w.core.errors import Forbidden
-from d2w.core.extensions import db
 from d2w.dashboard import policy
 from d2w.dashboard.smallnumbers import Breakdown, protect
 from d2w.engagement.models import CATEGORIES, Milestone, MilestoneType
@@ -89,7 +89,7 @@ class Bar:
 
 def funnel(filters: Filters) -> list[Bar]:
     """Candidates at each pipeline stage, in the pipeline's order (withdrawn last): one query."""
-    rows = db.session.execute(
+    rows = read(
         select(CandidateProfile.stage, func.count())
         .where(*profile_conditions(filters))
         .group_by(CandidateProfile.stage)
@@ -181,7 +181,7 @@ def attendance_by_month(filters: Filters, *, today: date, months: int = ATTENDAN
         .where(*conditions)
         .subquery()
     )
-    rows = db.session.execute(
+    rows = read(
         select(
             marks.c.m,
             func.count(func.distinct(marks.c.sid)),
@@ -261,7 +261,7 @@ def milestone_totals(filters: Filters) -> MilestoneTotals:
     join_on = [Milestone.type_id == MilestoneType.id]
     if filters.cohort_id is not None or filters.region:
         join_on.append(Milestone.profile_id.in_(_selected_ids(filters)))
-    rows = db.session.execute(
+    rows = read(
         select(
             MilestoneType.id,
             MilestoneType.name,
@@ -299,7 +299,7 @@ def applications_by_status(filters: Filters) -> list[Bar]:
     stmt = select(Application.status, func.count()).group_by(Application.status)
     if filters.cohort_id is not None or filters.region:
         stmt = stmt.where(Application.profile_id.in_(_selected_ids(filters)))
-    counts = {status: int(n) for status, n in db.session.execute(stmt).all()}
+    counts = {status: int(n) for status, n in read(stmt).all()}
     return [Bar(value, label, counts.get(value, 0)) for value, label in APPLICATION_STATUSES]
 
 
@@ -319,7 +319,7 @@ def _answers_join(field_name: str):
 def ethnic_group_counts(filters: Filters) -> list[tuple[str, int]]:
     """Candidates by ONS 2021 broad ethnic group, then "Prefer not to say" and "Not answered"
     (no answer, or consent withdrawn): one query grouped by the stored answer."""
-    rows = db.session.execute(
+    rows = read(
         select(SensitiveAnswer.value, func.count(CandidateProfile.id))
         .select_from(CandidateProfile)
         .outerjoin(SensitiveAnswer, _answers_join("ethnic_group"))
@@ -367,7 +367,7 @@ def age_band_counts(filters: Filters, *, today: date) -> list[tuple[str, int]]:
         .where(*profile_conditions(filters))
         .subquery()
     )
-    rows = db.session.execute(select(answers.c.band, func.count()).group_by(answers.c.band)).all()
+    rows = read(select(answers.c.band, func.count()).group_by(answers.c.band)).all()
     found = {label: int(n) for label, n in rows}
     out = [(UNDER_18, found[UNDER_18])] if found.get(UNDER_18) else []
     out += [(label, found.get(label, 0)) for label, _ in AGE_BANDS]
@@ -406,7 +406,7 @@ def record_breakdowns_viewed(actor: User, filters: Filters, cohort_name: str | N
 def cohort_choices() -> list[tuple[int, str]]:
     return [
         (cid, name)
-        for cid, name in db.session.execute(
+        for cid, name in read(
             select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.intake_start.desc(), Cohort.name)
         ).all()
     ]

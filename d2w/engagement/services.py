@@ -30,7 +30,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -407,7 +407,7 @@ _HISTORY = (
 
 def history(m: Milestone) -> list[EventRow]:
     """Every step of a milestone, oldest first, with who took it (one column query)."""
-    return [EventRow(*row) for row in db.session.execute(_HISTORY, {"milestone_id": m.id})]
+    return [EventRow(*row) for row in read(_HISTORY, {"milestone_id": m.id})]
 
 
 def return_comment_in(m: Milestone, events: list[EventRow]) -> str | None:
@@ -446,7 +446,7 @@ def evidence_for_download(actor: User, m: Milestone):
 def targets_for(cohort_id: int) -> dict[int, int]:
     """A cohort's targets: {type id: target}."""
     return dict(
-        db.session.execute(
+        read(
             select(MilestoneTarget.type_id, MilestoneTarget.target).where(MilestoneTarget.cohort_id == cohort_id)
         ).all()
     )
@@ -493,7 +493,7 @@ def verified_counts(profile_ids: Iterable[int]) -> dict[int, dict[int, int]]:
     out: dict[int, dict[int, int]] = {pid: {} for pid in ids}
     if not ids:
         return out
-    rows = db.session.execute(
+    rows = read(
         select(Milestone.profile_id, Milestone.type_id, func.count())
         .where(Milestone.profile_id.in_(ids), Milestone.status == "verified")
         .group_by(Milestone.profile_id, Milestone.type_id)
@@ -567,7 +567,7 @@ def _targets_and_types(cohort_ids: Iterable[int]) -> dict[int, tuple[dict[int, i
     out: dict[int, tuple[dict[int, int], list[MilestoneType]]] = {cid: ({}, []) for cid in ids}
     if not ids:
         return out
-    rows = db.session.execute(
+    rows = read(
         select(MilestoneTarget.cohort_id, MilestoneTarget.target, MilestoneType)
         .join(MilestoneType, MilestoneType.id == MilestoneTarget.type_id)
         .where(MilestoneTarget.cohort_id.in_(ids))
@@ -627,7 +627,7 @@ def _holding(cohort_id: int):
 
 
 def _roster(cohort_id: int) -> list[Member]:
-    rows = db.session.execute(
+    rows = read(
         select(CandidateProfile.id, User.name)
         .join(Enrolment, Enrolment.profile_id == CandidateProfile.id)
         .join(User, User.id == CandidateProfile.user_id)
@@ -646,7 +646,7 @@ def cohort_progress(cohort: Cohort) -> CohortProgress:
     if types:
         # Only the types with a target count towards progress; the roster's milestones are
         # found through the profile's index, never by scanning every verified milestone.
-        rows = db.session.execute(
+        rows = read(
             select(Milestone.profile_id, Milestone.type_id, func.count())
             .where(
                 Milestone.profile_id.in_(_holding(cohort.id)),
@@ -705,7 +705,7 @@ def cohort_totals(cohort_ids: Iterable[int]) -> dict[int, Totals]:
         .group_by(Milestone.profile_id)
         .subquery()
     )
-    rows = db.session.execute(
+    rows = read(
         select(
             Enrolment.cohort_id,
             func.sum(per_profile.c.n),
@@ -723,7 +723,7 @@ def cohort_totals(cohort_ids: Iterable[int]) -> dict[int, Totals]:
 
 def programme_totals() -> Totals:
     """Verified milestones, people reached and volunteers recruited across the programme."""
-    n, people, volunteers = db.session.execute(select(*_totals_columns()).where(Milestone.status == "verified")).one()
+    n, people, volunteers = read(select(*_totals_columns()).where(Milestone.status == "verified")).one()
     return Totals(int(n), int(people), int(volunteers))
 
 
@@ -747,7 +747,7 @@ class Tie:
 
 def verified_ties(profile_id: int) -> list[Tie]:
     """A candidate's verified milestones tied to a region, borough or seat, newest first."""
-    rows = db.session.execute(
+    rows = read(
         select(
             Milestone.id,
             MilestoneType.name,
@@ -770,7 +770,7 @@ def verified_ties(profile_id: int) -> list[Tie]:
 
 
 def group_counts_by_status(profile_id: int) -> dict[str, int]:
-    rows = db.session.execute(
+    rows = read(
         select(Milestone.status, func.count()).where(Milestone.profile_id == profile_id).group_by(Milestone.status)
     ).all()
     out: dict[str, int] = defaultdict(int)
@@ -790,7 +790,7 @@ def own_member(actor: User) -> Member:
 
 def milestone_counts(profile_id: int) -> tuple[dict[str, int], dict[int, int]]:
     """A candidate's milestones by status, and their verified ones by type, in one query."""
-    rows = db.session.execute(
+    rows = read(
         select(Milestone.status, Milestone.type_id, func.count())
         .where(Milestone.profile_id == profile_id)
         .group_by(Milestone.status, Milestone.type_id)
@@ -893,7 +893,7 @@ def type_options() -> list[tuple[int, str]]:
     """Every type's id and name, in catalogue order (for filters)."""
     return [
         (tid, name)
-        for tid, name in db.session.execute(
+        for tid, name in read(
             select(MilestoneType.id, MilestoneType.name).order_by(
                 MilestoneType.category, func.lower(MilestoneType.name)
             )

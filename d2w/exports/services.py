@@ -40,6 +40,7 @@ from d2w.candidates.choices import (
 from d2w.candidates.models import CandidateProfile, ProfileLanguage, SensitiveAnswer
 from d2w.cohorts.models import ENROLMENT_LABELS, HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.csvio import safe_cell
+from d2w.core.db import read
 from d2w.core.errors import Forbidden
 from d2w.core.extensions import db
 from d2w.engagement.models import CATEGORY_LABELS, Milestone, MilestoneType
@@ -124,7 +125,7 @@ def batches(stmt: Select, keys: Sequence[ColumnElement], batch_size: int) -> Ite
     last: tuple | None = None
     while True:
         query = stmt if last is None else stmt.where(after(keys, last))
-        rows = db.session.execute(query.order_by(*keys).limit(batch_size)).all()
+        rows = read(query.order_by(*keys).limit(batch_size)).all()
         if not rows:
             return
         yield rows
@@ -220,14 +221,14 @@ def candidate_rows(
     for rows in batches(stmt, [name_key, CandidateProfile.id], batch_size):
         ids = [r[0] for r in rows]
         languages: dict[int, list[str]] = defaultdict(list)
-        for pid, language in db.session.execute(
+        for pid, language in read(
             select(ProfileLanguage.profile_id, ProfileLanguage.language)
             .where(ProfileLanguage.profile_id.in_(ids))
             .order_by(ProfileLanguage.profile_id, ProfileLanguage.language)
         ):
             languages[pid].append(language)
         places: dict[int, list[str]] = defaultdict(list)
-        for pid, cohort_name, status in db.session.execute(
+        for pid, cohort_name, status in read(
             select(Enrolment.profile_id, Cohort.name, Enrolment.status)
             .join(Cohort, Cohort.id == Enrolment.cohort_id)
             .where(Enrolment.profile_id.in_(ids), Enrolment.status.in_(HOLDS_PLACE))
@@ -236,7 +237,7 @@ def candidate_rows(
             places[pid].append(f"{cohort_name} ({ENROLMENT_LABELS[status].lower()})")
         answers: dict[int, dict[str, str]] = defaultdict(dict)
         if self_declared:
-            for pid, field, value in db.session.execute(
+            for pid, field, value in read(
                 select(SensitiveAnswer.profile_id, SensitiveAnswer.field, SensitiveAnswer.value).where(
                     SensitiveAnswer.profile_id.in_(ids)
                 )

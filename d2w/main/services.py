@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import case, func, select, text
 
 from d2w.auth.models import AuthToken, User
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.extensions import db
 
 
@@ -27,7 +27,7 @@ class PeopleSummary:
 def people_summary() -> PeopleSummary:
     """Counts of people by role and status, in one query."""
     active_with_password = User.active.is_(True) & User.password_hash.is_not(None)
-    row = db.session.execute(
+    row = read(
         select(
             func.count(case((active_with_password & (User.role == "staff"), 1))),
             func.count(case((active_with_password & (User.role == "mentor"), 1))),

@@ -29,7 +29,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import check_region, clean_languages
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page
@@ -164,7 +164,7 @@ def mentor_skills_and_languages(profile_ids: list[int]) -> dict[int, tuple[list[
     out: dict[int, tuple[list[str], list[str]]] = {i: ([], []) for i in profile_ids}
     if not profile_ids:
         return out
-    for mentor_id, kind, value in db.session.execute(_SKILLS_AND_LANGUAGES, {"profile_ids": profile_ids}):
+    for mentor_id, kind, value in read(_SKILLS_AND_LANGUAGES, {"profile_ids": profile_ids}):
         if kind == 0:
             out[mentor_id][0].append(SKILL_LABELS[value])
         else:
@@ -181,7 +181,7 @@ def needed_skills(profile: CandidateProfile, now: datetime | None = None) -> lis
     had yet, most frequent first (one query)."""
     now = now or utcnow()
     held = select(Enrolment.cohort_id).where(Enrolment.profile_id == profile.id, Enrolment.status.in_(HOLDS_PLACE))
-    rows = db.session.execute(
+    rows = read(
         select(ProgrammeSession.skill_area, func.count())
         .outerjoin(
             Attendance,
@@ -201,12 +201,12 @@ def mentor_offers() -> list[matching.MentorOffer]:
     """What every mentor with a profile and an active account offers, as plain data: three column
     queries, no ORM objects (matching ranks all of them on every visit of the match page)."""
     skills: dict[int, list[str]] = defaultdict(list)
-    for mentor_id, skill in db.session.execute(select(MentorSkill.mentor_id, MentorSkill.skill_area)):
+    for mentor_id, skill in read(select(MentorSkill.mentor_id, MentorSkill.skill_area)):
         skills[mentor_id].append(skill)
     languages: dict[int, list[str]] = defaultdict(list)
-    for mentor_id, language in db.session.execute(select(MentorLanguage.mentor_id, MentorLanguage.language)):
+    for mentor_id, language in read(select(MentorLanguage.mentor_id, MentorLanguage.language)):
         languages[mentor_id].append(language)
-    rows = db.session.execute(
+    rows = read(
         select(
             MentorProfile.id,
             User.name,
@@ -302,7 +302,7 @@ _CURRENT_MENTORS = (
 
 def current_mentors(profile: CandidateProfile) -> list[CurrentMentor]:
     """``active_assignments_of`` as plain rows with the mentor's name (one query)."""
-    return [CurrentMentor(*row) for row in db.session.execute(_CURRENT_MENTORS, {"profile_id": profile.id})]
+    return [CurrentMentor(*row) for row in read(_CURRENT_MENTORS, {"profile_id": profile.id})]
 
 
 def _primary_taken(profile: CandidateProfile) -> DomainError:
@@ -449,7 +449,7 @@ def private_notes_for(actor: User, log_ids: list[int]) -> dict[int, str]:
     """The actor's own private notes on these logs (the only way a private note is read)."""
     if not log_ids or not (actor and actor.is_authenticated):
         return {}
-    notes = db.session.execute(
+    notes = read(
         select(PrivateNote.log_id, PrivateNote.author_id, PrivateNote.body).where(
             PrivateNote.log_id.in_(log_ids), PrivateNote.author_id == actor.id
         )
@@ -516,7 +516,7 @@ def pair_view(actor: User, assignment_id: int) -> PairView | None:
     """The assignment if the actor may see it (``policy.visible_assignments``), else ``None``.
     One query of columns."""
     mentor, candidate, mentor_user, candidate_user = _PAIR_ALIASES
-    row = db.session.execute(
+    row = read(
         policy.visible_assignments(actor)
         .where(MentorAssignment.id == assignment_id)
         .with_only_columns(
@@ -634,14 +634,14 @@ def log_views(actor: User, assignment: MentorAssignment | PairView) -> list[LogV
     """The assignment's logs, newest first, with what the actor may see of each (at most four
     queries of columns; the action items and staff notes without the list of log ids)."""
     params = {"assignment_id": assignment.id}
-    logs = [LogLine(*row) for row in db.session.execute(_LOGS, params)]
+    logs = [LogLine(*row) for row in read(_LOGS, params)]
     actions: dict[int, list[ActionLine]] = defaultdict(list)
     staff: dict[int, list[StaffNoteLine]] = defaultdict(list)
     if logs:
-        for row in db.session.execute(_LOG_ACTIONS, params):
+        for row in read(_LOG_ACTIONS, params):
             actions[row[1]].append(ActionLine(*row))
         if policy.can_see_staff_notes(actor):
-            for row in db.session.execute(_LOG_STAFF_NOTES, params):
+            for row in read(_LOG_STAFF_NOTES, params):
                 staff[row[1]].append(StaffNoteLine(*row))
     ids = [lg.id for lg in logs]
     mine = private_notes_for(actor, ids) if policy.is_assigned_mentor(actor, assignment) else {}
@@ -674,7 +674,7 @@ def pair_rows(assignments: list[MentorAssignment], today: date, weeks: int) -> l
     open_items: dict[int, list[ActionItem]] = defaultdict(list)
     if ids:
         last = dict(
-            db.session.execute(
+            read(
                 select(MentoringLog.assignment_id, func.max(MentoringLog.met_on))
                 .where(MentoringLog.assignment_id.in_(ids))
                 .group_by(MentoringLog.assignment_id)
@@ -742,7 +742,7 @@ def mentor_home(actor: User, today: date | None = None) -> list[MenteeLine]:
     same figures as ``pair_rows``)."""
     today = today or utcnow().date()
     _, candidate, _, candidate_user = _PAIR_ALIASES
-    pairs = db.session.execute(
+    pairs = read(
         policy.visible_assignments(actor)
         .with_only_columns(
             MentorAssignment.id,
@@ -759,7 +759,7 @@ def mentor_home(actor: User, today: date | None = None) -> list[MenteeLine]:
     ).all()
     open_items: dict[int, list[ActionLine]] = defaultdict(list)
     if pairs:
-        for row in db.session.execute(_OPEN_ITEMS_OF, {"assignment_ids": [p[0] for p in pairs]}):
+        for row in read(_OPEN_ITEMS_OF, {"assignment_ids": [p[0] for p in pairs]}):
             open_items[row[6]].append(ActionLine(*row[:6]))
     cutoff = today - timedelta(weeks=lapse_weeks())
     lines = []
@@ -806,7 +806,7 @@ _MENTOR_SUMMARY = (
 def mentor_summary(user: User) -> MentorSummary | None:
     """The mentor's places taken and offered and their skill areas, or ``None`` without a mentor
     profile (one query)."""
-    rows = db.session.execute(_MENTOR_SUMMARY, {"user_id": user.id}).all()
+    rows = read(_MENTOR_SUMMARY, {"user_id": user.id}).all()
     if not rows:
         return None
     return MentorSummary(rows[0][0], rows[0][1], [SKILL_LABELS[r[2]] for r in rows if r[2] is not None])
@@ -846,7 +846,7 @@ def candidate_mentoring(actor: User) -> tuple[list[MentorLine], list[ItemLine]]:
     * the actor's own open action items across those of them that are active, by due date."""
     visible = policy.visible_assignments(actor)
     last = _latest_log_date()
-    rows = db.session.execute(
+    rows = read(
         visible.with_only_columns(
             MentorAssignment.id,
             User.name,
@@ -860,7 +860,7 @@ def candidate_mentoring(actor: User) -> tuple[list[MentorLine], list[ItemLine]]:
         .order_by(MentorAssignment.status, MentorAssignment.is_primary.desc(), MentorAssignment.started_at.desc())
     )
     lines = [MentorLine(*row) for row in rows]
-    items = db.session.execute(
+    items = read(
         select(ActionItem.id, ActionItem.description, ActionItem.due_on)
         .where(
             ActionItem.assignment_id.in_(
@@ -994,7 +994,7 @@ def refresh_last_met(assignment_ids: list[int] | None = None) -> None:
     stmt = update(MentorAssignment).values(last_met_on=latest).execution_options(synchronize_session=False)
     if assignment_ids is not None:
         stmt = stmt.where(MentorAssignment.id.in_(assignment_ids))
-    db.session.execute(stmt)
+    read(stmt)
 
 
 def _last_contact():
@@ -1007,7 +1007,7 @@ def active_pairs_page(page: int, per_page: int) -> Page:
     # Every assignment has a mentor and a candidate (non-null foreign keys): the count needs no join.
     total = db.session.scalar(select(func.count()).where(_active())) or 0
     page = min(page, max(1, math.ceil(total / per_page)))
-    rows = db.session.execute(
+    rows = read(
         _with_pair_names(
             select(MentorAssignment.id, _MentorUser.name, _CandidateUser.name, MentorAssignment.started_at),
             MentorAssignment.id,
@@ -1054,7 +1054,7 @@ def health(actor: User, page: int = 1, per_page: int = 25, today: date | None = 
     )
     lapsed = [
         PairLine(*row)
-        for row in db.session.execute(
+        for row in read(
             _with_pair_names(
                 select(
                     lapsed_ids.c.id, _MentorUser.name, _CandidateUser.name, lapsed_ids.c.started_at, lapsed_ids.c.last
@@ -1080,7 +1080,7 @@ def health(actor: User, page: int = 1, per_page: int = 25, today: date | None = 
     )
     overdue = [
         OverdueLine(*row)
-        for row in db.session.execute(
+        for row in read(
             _with_pair_names(
                 select(
                     ActionItem.id,
@@ -1103,7 +1103,7 @@ def health(actor: User, page: int = 1, per_page: int = 25, today: date | None = 
 
     full = [
         FullMentor(*row)
-        for row in db.session.execute(
+        for row in read(
             select(MentorProfile.user_id, User.name, MentorProfile.active_mentees, MentorProfile.capacity)
             .join(User, User.id == MentorProfile.user_id)
             .where(MentorProfile.active_mentees >= MentorProfile.capacity)
@@ -1116,7 +1116,7 @@ def health(actor: User, page: int = 1, per_page: int = 25, today: date | None = 
     months = _month_starts(today, 6)
     per_month: dict[int, dict[date, int]] = {p.id: dict.fromkeys(months, 0) for p in pairs.items}
     if pairs.items:
-        for assignment_id, met_on in db.session.execute(
+        for assignment_id, met_on in read(
             select(MentoringLog.assignment_id, MentoringLog.met_on).where(
                 MentoringLog.assignment_id.in_(list(per_month)), MentoringLog.met_on >= months[0]
             )
@@ -1184,7 +1184,7 @@ def due_reminders(today: date | None = None) -> list[Reminder]:
         a = row.assignment
         if row.lapsed and _record_once(a.mentor_id, "lapsed", a.id, today):
             by_mentor.setdefault(a.mentor_id, Reminder(a.mentor)).lapsed.append(row)
-    overdue = db.session.execute(
+    overdue = read(
         select(ActionItem, MentorAssignment)
         .join(MentorAssignment, MentorAssignment.id == ActionItem.assignment_id)
         .where(

@@ -32,7 +32,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.cohorts.services import roster
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -319,7 +319,7 @@ _ROSTER_AND_DEPARTED = _ROSTER_AND_DEPARTED.order_by(
 def register_rows(s: ProgrammeSession) -> list[RegisterRow]:
     """Everyone holding a place in the cohort, by name, with their saved mark: one query of the
     columns shown (the roster's order: ``d2w.cohorts.services.roster``)."""
-    rows = db.session.execute(_REGISTER_ROWS, {"cohort_id": s.cohort_id, "session_id": s.id}).all()
+    rows = read(_REGISTER_ROWS, {"cohort_id": s.cohort_id, "session_id": s.id}).all()
     return [RegisterRow(*row) for row in rows]
 
 
@@ -340,7 +340,7 @@ def session_roster(s: ProgrammeSession) -> SessionRoster:
     candidate, one mark per session and candidate) or a departed candidate's, so the summary
     counts the marks of both lists."""
     rows, departed, summary = [], [], Summary()
-    for gone, profile_id, name, status, absences, _, _ in db.session.execute(
+    for gone, profile_id, name, status, absences, _, _ in read(
         _ROSTER_AND_DEPARTED, {"cohort_id": s.cohort_id, "session_id": s.id}
     ).all():
         if status is not None:
@@ -354,7 +354,7 @@ def session_roster(s: ProgrammeSession) -> SessionRoster:
 
 def departed_marks(s: ProgrammeSession) -> list[tuple[str, str]]:
     """Marks of candidates who have since left the cohort: (name, status label), one query."""
-    rows = db.session.execute(
+    rows = read(
         select(User.name, Attendance.status)
         .join(CandidateProfile, CandidateProfile.id == Attendance.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
@@ -445,10 +445,10 @@ def recompute_absences(profile_ids: Iterable[int]) -> dict[int, int]:
         return {}
     # Lock the profiles (PostgreSQL; SQLite serialises writers anyway) so that two registers
     # saved at once for the same candidates each count the other's committed marks.
-    db.session.execute(
+    read(
         select(CandidateProfile.id).where(CandidateProfile.id.in_(ids)).order_by(CandidateProfile.id).with_for_update()
     )
-    rows = db.session.execute(
+    rows = read(
         select(Attendance.profile_id, Attendance.status)
         .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
         .where(Attendance.profile_id.in_(ids), ProgrammeSession.cancelled_at.is_(None))
@@ -530,7 +530,7 @@ def session_summaries(session_ids: Iterable[int]) -> dict[int, Summary]:
     out = {sid: Summary() for sid in ids}
     if not ids:
         return out
-    rows = db.session.execute(_SESSION_SUMMARIES, {"ids": ids}).all()
+    rows = read(_SESSION_SUMMARIES, {"ids": ids}).all()
     for sid, status, n in rows:
         setattr(out[sid], status, n)
     return out
@@ -554,7 +554,7 @@ def candidate_rates(profile_ids: Iterable[int]) -> dict[int, Rate]:
     out = {pid: Rate() for pid in ids}
     if not ids:
         return out
-    rows = db.session.execute(_CANDIDATE_RATES, {"ids": ids}).all()
+    rows = read(_CANDIDATE_RATES, {"ids": ids}).all()
     for pid, attended, marked in rows:
         out[pid] = Rate(int(attended), int(marked))
     return out
@@ -570,7 +570,7 @@ def cohort_rates(cohort_ids: Iterable[int]) -> dict[int, Rate]:
     out = {cid: Rate() for cid in ids}
     if not ids:
         return out
-    rows = db.session.execute(
+    rows = read(
         select(ProgrammeSession.cohort_id, _attended_sum(), func.count(Attendance.id))
         .join(Attendance, Attendance.session_id == ProgrammeSession.id)
         .where(ProgrammeSession.cohort_id.in_(ids), ProgrammeSession.cancelled_at.is_(None))
@@ -681,7 +681,7 @@ _SESSION_VIEW_COLUMNS = (
 def session_view(actor: User, session_id: int) -> SessionView | None:
     """The session if the actor may see it (``policy.visible_sessions``), else None: one query of
     the columns its pages show."""
-    row = db.session.execute(
+    row = read(
         policy.visible_sessions(actor)
         .with_only_columns(*_SESSION_VIEW_COLUMNS)
         .select_from(ProgrammeSession)
@@ -852,10 +852,7 @@ def upcoming_for(
     """Sessions not yet over in the cohorts the candidate holds a place in (cancelled included),
     soonest first; at most ``limit`` of them if given. One query of the columns shown."""
     params = {"profile_id": profile.id, "now": now or utcnow()}
-    if limit is None:
-        rows = db.session.execute(_UPCOMING, params)
-    else:
-        rows = db.session.execute(_UPCOMING_FIRST, {**params, "limit": limit})
+    rows = read(_UPCOMING, params) if limit is None else read(_UPCOMING_FIRST, {**params, "limit": limit})
     return [ListedSession(*row) for row in rows.all()]
 
 
@@ -867,7 +864,7 @@ def history_for(profile: CandidateProfile, page: int, per_page: int, now: dateti
     params = {"profile_id": profile.id, "now": now or utcnow()}
     total = db.session.scalar(_HISTORY_COUNT, params) or 0
     page = min(page, max(1, math.ceil(total / per_page)))
-    rows = db.session.execute(_HISTORY_PAGE, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    rows = read(_HISTORY_PAGE, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
     items = [HistoryRow(ListedSession(*row[:-1]), row[-1]) for row in rows]
     return Page(items=items, page=page, per_page=per_page, total=total)
 

@@ -14,7 +14,7 @@ from d2w.auth.forms import ActionForm
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
 from d2w.core.access import acting_user, public, roles
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
@@ -103,7 +103,7 @@ def _tell_cohort(sent: mailers.Sent, what: str) -> None:
 @roles("staff")
 def index():
     form = SessionFilterForm(request.args or None)
-    cohorts = db.session.execute(select(Cohort.id, Cohort.name).order_by(func.lower(Cohort.name), Cohort.id)).all()
+    cohorts = read(select(Cohort.id, Cohort.name).order_by(func.lower(Cohort.name), Cohort.id)).all()
     form.cohort.choices = choices([("", "Any cohort"), *((str(cid), name) for cid, name in cohorts)])
     when, cohort_id, skill = "upcoming", None, None
     if form.validate():
@@ -133,7 +133,7 @@ def index():
 @roles("staff")
 def new():
     form = ScheduleForm()
-    cohorts = db.session.execute(
+    cohorts = read(
         select(Cohort.id, Cohort.name).where(Cohort.status == "open").order_by(func.lower(Cohort.name), Cohort.id)
     ).all()
     form.cohort.choices = choices([("", "Choose a cohort"), *((str(cid), name) for cid, name in cohorts)])

@@ -32,7 +32,7 @@ from d2w.candidates.choices import (
 from d2w.candidates.models import CandidateProfile, SensitiveAnswer
 from d2w.cohorts.models import ENROLMENT_LABELS, HOLDS_PLACE, Cohort, Enrolment
 from d2w.core import charts
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import NotFound
 from d2w.core.extensions import db
 from d2w.core.templating import format_datetime
@@ -283,7 +283,7 @@ def _profile_rows(profile: CandidateProfile) -> list[Row]:
 
 
 def _attendance(profile_id: int) -> tuple[str, list[SessionLine], list[SkillLine], list[str]]:
-    marks = db.session.execute(
+    marks = read(
         select(ProgrammeSession.starts_at, ProgrammeSession.title, ProgrammeSession.skill_area, Attendance.status)
         .join(Attendance, Attendance.session_id == ProgrammeSession.id)
         .where(Attendance.profile_id == profile_id, ProgrammeSession.cancelled_at.is_(None))
@@ -321,7 +321,7 @@ def _attendance(profile_id: int) -> tuple[str, list[SessionLine], list[SkillLine
 def _mentoring(profile_id: int) -> list[MentorBlock]:
     """Assignments and the summaries shared with the candidate. Private and staff-only notes live
     in other tables, which are never read here."""
-    assignments = db.session.execute(
+    assignments = read(
         select(MentorAssignment, User.name)
         .join(MentorProfile, MentorProfile.id == MentorAssignment.mentor_id)
         .join(User, User.id == MentorProfile.user_id)
@@ -331,7 +331,7 @@ def _mentoring(profile_id: int) -> list[MentorBlock]:
     ids = [a.id for a, _ in assignments]
     logs: dict[int, list[LogLine]] = defaultdict(list)
     if ids:
-        for row in db.session.execute(
+        for row in read(
             select(
                 MentoringLog.assignment_id,
                 MentoringLog.met_on,
@@ -530,12 +530,12 @@ def _applications(profile_id: int, show_referendum: bool) -> list[ApplicationLin
     if check_ids:
         checks = {
             cid: (band, run_at)
-            for cid, band, run_at in db.session.execute(
+            for cid, band, run_at in read(
                 select(SeatFitCheck.id, SeatFitCheck.band, SeatFitCheck.run_at).where(SeatFitCheck.id.in_(check_ids))
             )
         }
     events: dict[int, list[Row]] = defaultdict(list)
-    for e in db.session.execute(
+    for e in read(
         select(ApplicationEvent.application_id, ApplicationEvent.to_status, ApplicationEvent.on)
         .where(ApplicationEvent.application_id.in_([a.id for a in apps]))
         .order_by(ApplicationEvent.on, ApplicationEvent.id)
@@ -713,7 +713,7 @@ def _cohort_mentoring(
     weeks = lapse_weeks()
     cutoff = today - timedelta(weeks=weeks)
     rows = (
-        db.session.execute(
+        read(
             select(MentorAssignment.id, MentorAssignment.profile_id, MentorAssignment.started_at, User.name)
             .join(MentorProfile, MentorProfile.id == MentorAssignment.mentor_id)
             .join(User, User.id == MentorProfile.user_id)
@@ -730,20 +730,20 @@ def _cohort_mentoring(
     months = _month_starts(today, 6)
     per_month = dict.fromkeys(months, 0)
     if ids:
-        for aid, latest, n in db.session.execute(
+        for aid, latest, n in read(
             select(MentoringLog.assignment_id, func.max(MentoringLog.met_on), func.count())
             .where(MentoringLog.assignment_id.in_(ids))
             .group_by(MentoringLog.assignment_id)
         ):
             last[aid], count[aid] = latest, int(n)
         overdue = dict(
-            db.session.execute(
+            read(
                 select(ActionItem.assignment_id, func.count())
                 .where(ActionItem.assignment_id.in_(ids), ActionItem.done_at.is_(None), ActionItem.due_on < today)
                 .group_by(ActionItem.assignment_id)
             ).all()
         )
-        for (met_on,) in db.session.execute(
+        for (met_on,) in read(
             select(MentoringLog.met_on).where(MentoringLog.assignment_id.in_(ids), MentoringLog.met_on >= months[0])
         ):
             key = date(met_on.year, met_on.month, 1)
@@ -848,7 +848,7 @@ def cohort_context(cohort_id: int, *, actor: User | None = None, now: datetime |
     session_ids = [r.session.id for r in sessions]
     marks: dict[tuple[int, int], str] = {}
     if session_ids and profile_ids:
-        for sid, pid, status in db.session.execute(
+        for sid, pid, status in read(
             select(Attendance.session_id, Attendance.profile_id, Attendance.status).where(
                 Attendance.session_id.in_(session_ids), Attendance.profile_id.in_(profile_ids)
             )

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from d2w.audit import services as audit
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile, SensitiveAnswer
-from d2w.core.db import utcnow
+from d2w.core.db import read, utcnow
 from d2w.core.errors import DomainError, NotFound
 from d2w.core.extensions import db
 from d2w.engagement.services import verified_ties
@@ -78,7 +78,7 @@ def _load_facts(boundary_set: str, seat_ids: list[int] | None = None) -> list[en
     )
     if seat_ids is not None:
         stmt = stmt.where(Seat.id.in_(seat_ids))
-    rows = db.session.execute(stmt).tuples().all()
+    rows = read(stmt).tuples().all()
     shares: dict[int, dict[str, float]] = {}
     if any(row[13] is not None for row in rows):
         share_stmt = (
@@ -89,7 +89,7 @@ def _load_facts(boundary_set: str, seat_ids: list[int] | None = None) -> list[en
         )
         if seat_ids is not None:
             share_stmt = share_stmt.where(Seat.id.in_(seat_ids))
-        for result_id, party, share in db.session.execute(share_stmt).tuples():
+        for result_id, party, share in read(share_stmt).tuples():
             shares.setdefault(result_id, {})[party] = share
     facts = []
     for (
@@ -208,9 +208,7 @@ def candidate_facts(profile: CandidateProfile, stance: str | None = None) -> eng
     codes = {tie.seat_code for tie in ties if tie.seat_code}
     names = {}
     if codes:
-        names = dict(
-            db.session.execute(select(Seat.ons_code, Seat.name).where(Seat.ons_code.in_(codes))).tuples().all()
-        )
+        names = dict(read(select(Seat.ons_code, Seat.name).where(Seat.ons_code.in_(codes))).tuples().all())
     return engine.CandidateFacts(
         stance=stance if stance is not None else declared_stance(profile),
         home_region=profile.home_region,

@@ -17,6 +17,7 @@ from d2w.auth.policy import is_staff
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.core.access import acting_user, roles
+from d2w.core.db import read
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
@@ -110,7 +111,7 @@ def mine():
     names = {}
     if profile is None and page.items:
         ids = {c.profile_id for c in page.items}
-        rows = db.session.execute(
+        rows = read(
             select(CandidateProfile.id, User.name)
             .join(User, User.id == CandidateProfile.user_id)
             .where(CandidateProfile.id.in_(ids))
@@ -237,7 +238,7 @@ def _get_check(check_id: int) -> tuple[CheckRow, ProfileRow, str]:
     columns); 404 otherwise."""
     actor = acting_user()
     visible = policy.visible_checks(actor).where(SeatFitCheck.id == check_id).with_only_columns(SeatFitCheck.id)
-    row = db.session.execute(
+    row = read(
         select(*_CHECK_COLUMNS, services.declared_stance_sql(CandidateProfile.id))
         .join(Seat, Seat.id == SeatFitCheck.seat_id)
         .join(_run_by, _run_by.id == SeatFitCheck.run_by_id)
@@ -257,7 +258,7 @@ def _get_check(check_id: int) -> tuple[CheckRow, ProfileRow, str]:
 @roles("staff", "candidate")
 def detail(check_id: int):
     check, profile, declared = _get_check(check_id)
-    factors = [FactorRow(*r) for r in db.session.execute(_FACTORS, {"check_id": check.id})]
+    factors = [FactorRow(*r) for r in read(_FACTORS, {"check_id": check.id})]
     return _render_audited(
         acting_user(),
         profile,

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from d2w.core.db import read
 from d2w.core.extensions import db
 from d2w.core.regions import REGIONS
 from d2w.seats.analysis import SeatRow
@@ -283,7 +284,7 @@ def sort_nulls_last(stmt: Select, key: str) -> Select:
 
 def winner_counts(boundary_set: str) -> list[tuple[str, int]]:
     """Seats won by each party at the latest election on the set, most first (one query)."""
-    rows = db.session.execute(
+    rows = read(
         select(SeatResult.winner, func.count())
         .join(Seat, latest_result_join(boundary_set))
         .where(Seat.boundary_set == boundary_set)
@@ -302,7 +303,7 @@ def national_medians(boundary_set: str) -> dict[str, float | None]:
     """The median over the seats of a boundary set of each of ``MEDIAN_FIGURES`` (majority and
     turnout from the latest election), over the seats that have the figure (census figures:
     the GB seats); ``None`` if no seat has it. One query; nothing is cached."""
-    rows = db.session.execute(
+    rows = read(
         select(
             Seat.leave_pct,
             Seat.bme_pct,
@@ -370,7 +371,7 @@ _SEAT_ROW = select(*Seat.__table__.c).where(Seat.id == bindparam("seat_id"))
 
 def seat_row(seat_id: int):
     """The seat's columns as a row (attribute access like a ``Seat``), or ``None``. One query."""
-    return db.session.execute(_SEAT_ROW, {"seat_id": seat_id}).first()
+    return read(_SEAT_ROW, {"seat_id": seat_id}).first()
 
 
 class ResultRow(NamedTuple):
@@ -414,7 +415,7 @@ def seat_results(seat_id: int, boundary_set: str) -> list[tuple[ResultRow, dict[
     """The seat's results, oldest first, each with its party shares {party: share %} (largest
     first). One query."""
     by_id: dict[int, tuple[ResultRow, dict[str, float]]] = {}
-    for row in db.session.execute(_SEAT_RESULTS, {"seat_id": seat_id}):
+    for row in read(_SEAT_RESULTS, {"seat_id": seat_id}):
         entry = by_id.get(row[0])
         if entry is None:
             entry = by_id[row[0]] = (ResultRow(*row[:10]), {})
@@ -446,7 +447,7 @@ def analysis_rows(boundary_set: str, election: str) -> list[SeatRow]:
     if election not in elections_of(boundary_set):
         raise ValueError(f"the {election} election was not held on the {boundary_set} boundaries")
     winner_share = aliased(SeatPartyShare)
-    rows = db.session.execute(
+    rows = read(
         select(
             Seat.id,
             Seat.ons_code,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, update
 
+from d2w.core.db import read
 from d2w.core.extensions import db
 from d2w.seats import cache
 from d2w.seats.loader import ParsedFile
@@ -102,7 +103,7 @@ def _existing(model, key: tuple[str, ...]) -> dict:
     table = model.__table__
     names = [c.name for c in table.columns if c.name != "id"]
     out = {}
-    for row_id, *values in db.session.execute(select(table.c.id, *(table.c[n] for n in names))).tuples():
+    for row_id, *values in read(select(table.c.id, *(table.c[n] for n in names))).tuples():
         record = dict(zip(names, values, strict=True))
         out[tuple(record[k] for k in key)] = (row_id, record)
     return out
@@ -110,10 +111,7 @@ def _existing(model, key: tuple[str, ...]) -> dict:
 
 def _ids(model, key: tuple[str, ...]) -> dict:
     table = model.__table__
-    return {
-        tuple(rest): row_id
-        for row_id, *rest in db.session.execute(select(table.c.id, *(table.c[k] for k in key))).tuples()
-    }
+    return {tuple(rest): row_id for row_id, *rest in read(select(table.c.id, *(table.c[k] for k in key))).tuples()}
 
 
 def import_seats(files: list[ParsedFile]) -> ImportSummary:
