@@ -365,6 +365,22 @@ def run_at_once(*calls, timeout: float = 30) -> None:
 SIGN_IN_STATEMENTS = ("FROM user_sessions", "UPDATE user_sessions")
 
 
+@pytest.fixture
+def kept(app):
+    """The seat caches on (SEATFIT_FACTS_CACHE_SECONDS; 0 elsewhere in the tests), emptied before
+    and after."""
+    from d2w.seatfit import services as seatfit
+    from d2w.seats import cache
+
+    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 300
+    cache.clear()
+    seatfit.clear_cache()
+    yield cache
+    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 0
+    cache.clear()
+    seatfit.clear_cache()
+
+
 def page_queries(app, client, path: str) -> list[str]:
     """The statements a page runs for itself (the sign-in's left out), checking it answers 200."""
     with count_queries(app) as statements:

@@ -351,21 +351,6 @@ def test_the_seat_macros_and_their_python_write_the_same_html(app):
 CSRF_VALUE = re.compile(r'(?<=name="csrf_token" value=")[^"]*|(?<=name="csrf_token" type="hidden" value=")[^"]*')
 
 
-@pytest.fixture
-def kept(app):
-    """The seat caches on, emptied before and after."""
-    from d2w.seatfit import services as seatfit
-    from d2w.seats import cache
-
-    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 300
-    cache.clear()
-    seatfit.clear_cache()
-    yield cache
-    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 0
-    cache.clear()
-    seatfit.clear_cache()
-
-
 def test_kept_pages_are_the_same_and_run_fewer_queries(seat_data, app, staff, kept):
     paths = (
         "/seats/analysis?boundaries=2010&election=2017&bme_threshold=30",

@@ -32,21 +32,6 @@ def _client(app, user):
     return client
 
 
-@pytest.fixture
-def kept(app):
-    """The seat caches on, emptied before and after."""
-    from d2w.seatfit import services as seatfit
-    from d2w.seats import cache
-
-    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 300
-    cache.clear()
-    seatfit.clear_cache()
-    yield cache
-    app.config["SEATFIT_FACTS_CACHE_SECONDS"] = 0
-    cache.clear()
-    seatfit.clear_cache()
-
-
 # ---------------------------------------------------------------------------------------------
 # A seat's page
 

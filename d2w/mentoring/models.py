@@ -49,6 +49,18 @@ def _in(values) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+# Derived facts shared by the models and the plain-column rows that stand for them on pages
+# (d2w.mentoring.services), so that both read them the same way.
+MODE_LABEL = property(lambda log: MODE_LABELS[log.mode], doc="How the meeting happened, in words.")
+OWNER_LABEL = property(lambda item: OWNER_LABELS[item.owner], doc="Whose action it is, in words.")
+IS_DONE = property(lambda item: item.done_at is not None, doc="Whether the action item is done.")
+
+
+def item_is_overdue(item, today: date) -> bool:
+    """Whether an action item is open and past its due date."""
+    return not item.is_done and item.due_on < today
+
+
 class MentorProfile(db.Model):
     __tablename__ = "mentor_profiles"
     __table_args__ = (
@@ -184,9 +196,7 @@ class MentoringLog(db.Model):
     summary: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    @property
-    def mode_label(self) -> str:
-        return MODE_LABELS[self.mode]
+    mode_label = MODE_LABEL
 
 
 class PrivateNote(db.Model):
@@ -242,16 +252,9 @@ class ActionItem(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    @property
-    def owner_label(self) -> str:
-        return OWNER_LABELS[self.owner]
-
-    @property
-    def is_done(self) -> bool:
-        return self.done_at is not None
-
-    def is_overdue(self, today: date) -> bool:
-        return not self.is_done and self.due_on < today
+    owner_label = OWNER_LABEL
+    is_done = IS_DONE
+    is_overdue = item_is_overdue
 
 
 class MentoringReminder(db.Model):

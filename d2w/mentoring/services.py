@@ -35,8 +35,11 @@ from d2w.core.extensions import db
 from d2w.core.pagination import Page
 from d2w.mentoring import matching, policy
 from d2w.mentoring.models import (
+    IS_DONE,
     MAX_CAPACITY,
+    MODE_LABEL,
     MODE_LABELS,
+    OWNER_LABEL,
     OWNER_LABELS,
     ActionItem,
     MentorAssignment,
@@ -47,6 +50,7 @@ from d2w.mentoring.models import (
     MentorSkill,
     PrivateNote,
     StaffNote,
+    item_is_overdue,
 )
 from d2w.programme.models import Attendance, ProgrammeSession
 from d2w.programme.skills import SKILL_LABELS
@@ -552,9 +556,7 @@ class LogLine(NamedTuple):
     mode: str
     summary: str
 
-    @property
-    def mode_label(self) -> str:
-        return MODE_LABELS[self.mode]
+    mode_label = MODE_LABEL
 
 
 class ActionLine(NamedTuple):
@@ -568,16 +570,9 @@ class ActionLine(NamedTuple):
     due_on: date
     done_at: datetime | None
 
-    @property
-    def owner_label(self) -> str:
-        return OWNER_LABELS[self.owner]
-
-    @property
-    def is_done(self) -> bool:
-        return self.done_at is not None
-
-    def is_overdue(self, today: date) -> bool:
-        return not self.is_done and self.due_on < today
+    owner_label = OWNER_LABEL
+    is_done = IS_DONE
+    is_overdue = item_is_overdue
 
 
 class StaffNoteLine(NamedTuple):
@@ -897,9 +892,7 @@ class OverdueLine:
     owner: str
     due_on: date
 
-    @property
-    def owner_label(self) -> str:
-        return OWNER_LABELS[self.owner]
+    owner_label = OWNER_LABEL
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,20 @@ from d2w.core.extensions import db
 from d2w.programme.skills import ATTENDANCE_LABELS, SKILL_LABELS, SKILL_VALUES
 
 
+def _skill_label(session) -> str:
+    return SKILL_LABELS[session.skill_area]
+
+
+def _is_cancelled(session) -> bool:
+    return session.cancelled_at is not None
+
+
+# A session's derived facts, shared by the model and the plain-column rows that stand for it on
+# pages (d2w.programme.services), so that both read them the same way.
+SKILL_LABEL = property(_skill_label, doc="The skill area's label.")
+IS_CANCELLED = property(_is_cancelled, doc="Whether the session was cancelled.")
+
+
 class ProgrammeSession(db.Model):
     __tablename__ = "programme_sessions"
     __table_args__ = (
@@ -43,13 +57,8 @@ class ProgrammeSession(db.Model):
 
     cohort: Mapped[Cohort] = relationship(lazy="joined", innerjoin=True)
 
-    @property
-    def skill_label(self) -> str:
-        return SKILL_LABELS[self.skill_area]
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.cancelled_at is not None
+    skill_label = SKILL_LABEL
+    is_cancelled = IS_CANCELLED
 
     @property
     def cohort_name(self) -> str:

@@ -37,7 +37,7 @@ from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
 from d2w.programme import policy, rules
-from d2w.programme.models import Attendance, ProgrammeSession
+from d2w.programme.models import IS_CANCELLED, SKILL_LABEL, Attendance, ProgrammeSession
 from d2w.programme.skills import ATTENDANCE_LABELS, ATTENDED, SKILL_LABELS
 
 # Enrolment statuses that make absences matter: a candidate who finished or left is not "at risk".
@@ -623,13 +623,8 @@ class ListedSession(NamedTuple):
     cancelled_at: datetime | None
     cohort_name: str | None = None
 
-    @property
-    def skill_label(self) -> str:
-        return SKILL_LABELS[self.skill_area]
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.cancelled_at is not None
+    skill_label = SKILL_LABEL
+    is_cancelled = IS_CANCELLED
 
 
 class SessionView(NamedTuple):
@@ -651,13 +646,8 @@ class SessionView(NamedTuple):
     register_version: int
     cohort_name: str
 
-    @property
-    def skill_label(self) -> str:
-        return SKILL_LABELS[self.skill_area]
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.cancelled_at is not None
+    skill_label = SKILL_LABEL
+    is_cancelled = IS_CANCELLED
 
 
 _SESSION_VIEW_COLUMNS = (
