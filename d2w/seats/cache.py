@@ -15,9 +15,10 @@ from d2w.core.cache import TimedCache
 # The analysis takes any threshold: a bound on what one worker keeps.
 _seat_figures = TimedCache("SEATFIT_FACTS_CACHE_SECONDS", 128)
 
-# Each seat's part of its page (``d2w.seats.views.SeatPage``): room for every seat of both
-# boundary sets (about 1,300).
-_seat_pages = TimedCache("SEATFIT_FACTS_CACHE_SECONDS", 2048)
+# Each seat's part of its page (``d2w.seats.views.SeatPage``), for the seats people are looking
+# at: about 18 KiB a seat, so every seat of both boundary sets (about 1,300) would hold 23 MiB in
+# each worker; 256 hold under 5 MiB (the cache starts again when full).
+_seat_pages = TimedCache("SEATFIT_FACTS_CACHE_SECONDS", 256)
 
 seconds = _seat_figures.seconds
 kept = _seat_figures.kept
