@@ -205,6 +205,7 @@ def test_quick_fields_keep_render_kw_flags_and_odd_widgets(app):
 
 def test_quick_select_falls_back_for_options_with_their_own_attributes(app):
     from wtforms import Form, SelectChoice, SelectField, SelectMultipleField
+    from wtforms.validators import DataRequired
 
     from d2w.core.forms import render_field
 
@@ -212,10 +213,24 @@ def test_quick_select_falls_back_for_options_with_their_own_attributes(app):
         one = SelectField(choices=[SelectChoice("a", "A", render_kw={"disabled": True}), SelectChoice(True, "Yes")])
         many = SelectMultipleField(choices=[SelectChoice("a", "A"), SelectChoice("b", "B")])
 
-    form = F(data={"one": "a", "many": ["b"]})
+        grouped = SelectField(
+            choices=[
+                SelectChoice("n1", "Leeds", optgroup="North"),
+                SelectChoice("s1", "Bristol & Bath", optgroup="South"),
+            ]
+        )
+        required = SelectField(
+            choices=[SelectChoice("a", "A")], validators=[DataRequired()], render_kw={"class": "wide"}
+        )
+
+    form = F(data={"one": "a", "many": ["b"], "grouped": "s1"})
     assert str(render_field(form.one)) == str(form.one())
     assert 'disabled selected value="a"' in str(render_field(form.one))
     assert str(render_field(form.many)) == str(form.many())
+    assert str(render_field(form.grouped)) == str(form.grouped())
+    assert "<optgroup" in str(render_field(form.grouped))
+    assert str(render_field(form.required, aria_invalid="true")) == str(form.required(aria_invalid="true"))
+    assert str(render_field(form.required)).startswith('<select class="wide" id="required" name="required" required>')
 
 
 def test_the_page_window_links_what_the_old_template_loop_did():

@@ -45,6 +45,23 @@ class QuickSelect(Select):
     of every form); a filter bar's cohort list is drawn on every list page, and WTForms took
     a few milliseconds per page over it."""
 
+    def __call__(self, field, **kwargs):
+        """The ``<select>`` itself as WTForms draws it, without its attribute formatter or its
+        look at ``render_option``'s signature on every call; grouped or multiple boxes, and
+        fields without WTForms' normalised choices, are drawn by WTForms."""
+        choices = getattr(field, "_iter_choices_normalized", None)
+        if self.multiple or choices is None or field.has_groups():
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", None)
+        for name, value in (vars(flags) if flags is not None else {}).items():
+            if name in self.validation_attrs and name not in kwargs:
+                kwargs[name] = value
+        html = [f"<select {html_attributes(name=field.name, **kwargs)}>"]
+        html.extend(self.render_option(choice) for choice in choices())
+        html.append("</select>")
+        return Markup("".join(html))  # noqa: S704 - every part escaped above
+
     @classmethod
     def render_option(cls, choice, **kwargs):
         if kwargs or choice.render_kw:
