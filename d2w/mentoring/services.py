@@ -602,16 +602,18 @@ _LOGS = (
     .where(MentoringLog.assignment_id == bindparam("assignment_id"))
     .order_by(MentoringLog.met_on.desc(), MentoringLog.id.desc())
 )
+# An action item's columns as an ActionLine holds them.
+_ACTION_LINE_COLUMNS = (
+    ActionItem.id,
+    ActionItem.log_id,
+    ActionItem.description,
+    ActionItem.owner,
+    ActionItem.due_on,
+    ActionItem.done_at,
+)
 # The items of the pair's logs (every item belongs to a log of its own assignment).
 _LOG_ACTIONS = (
-    select(
-        ActionItem.id,
-        ActionItem.log_id,
-        ActionItem.description,
-        ActionItem.owner,
-        ActionItem.due_on,
-        ActionItem.done_at,
-    )
+    select(*_ACTION_LINE_COLUMNS)
     .join(MentoringLog, MentoringLog.id == ActionItem.log_id)
     .where(MentoringLog.assignment_id == bindparam("assignment_id"))
     .order_by(ActionItem.due_on, ActionItem.id)
@@ -777,15 +779,7 @@ def mentor_home(actor: User, today: date | None = None) -> list[MenteeLine]:
 
 # The open items of some assignments, by due date (built once).
 _OPEN_ITEMS_OF = (
-    select(
-        ActionItem.id,
-        ActionItem.log_id,
-        ActionItem.description,
-        ActionItem.owner,
-        ActionItem.due_on,
-        ActionItem.done_at,
-        ActionItem.assignment_id,
-    )
+    select(*_ACTION_LINE_COLUMNS, ActionItem.assignment_id)
     .where(ActionItem.assignment_id.in_(bindparam("assignment_ids", expanding=True)), ActionItem.done_at.is_(None))
     .order_by(ActionItem.due_on, ActionItem.id)
 )
