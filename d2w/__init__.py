@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_hooks(app: Flask) -> None:
     from d2w.core import access, security
 
+    app.session_interface = security.KeptCookieSessionInterface()
     app.before_request(security.assign_request_id)
     app.before_request(security.refuse_control_characters)
     app.before_request(access.enforce)

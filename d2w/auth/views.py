@@ -16,7 +16,7 @@ from d2w.core.errorpages import render_error
 from d2w.core.errors import DomainError, NotFound
 from d2w.core.extensions import db, limiter
 from d2w.core.forms import show_error
-from d2w.core.security import is_safe_next
+from d2w.core.security import is_safe_next, prime_form_token
 from d2w.core.templating import format_datetime
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def load_user_from_session(_request):
         return None
     g.session_id = loaded.session_id
     g.user_id = str(loaded.user.id)  # for the request log
+    prime_form_token()
     return loaded.user
 
 

@@ -165,6 +165,9 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["nav_items"] = nav_items
     app.jinja_env.globals["render_field"] = render_field
     app.jinja_env.globals["render_label"] = render_label
+    # a global, so that a page need not import the forms macros for it (an import costs a little
+    # on every render); the macros file still hands it out to templates that import it
+    app.jinja_env.globals["action_button"] = action_button
     app.jinja_env.globals["action_button_form"] = action_button
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["browser_summary"] = browser_summary
