@@ -463,3 +463,111 @@ def test_paginate_gives_model_objects_columns_and_mixed_rows(app, make):
         assert not columns_only(mixed)
         (user, email), *_ = paginate(mixed, 1, 2, scalars=False).items
         assert isinstance(user, User) and user.email == email
+
+
+# ---------------------------------------------------------------------------------------------
+# Fourth round: statements built once, the session cookie checked once, the form token signed once
+
+
+def test_built_once_keeps_one_statement_per_key_and_kind_of_user(app, people):
+    from sqlalchemy import select
+
+    from d2w.auth.models import User
+    from d2w.core.db import ActingUserShape, built_once, read
+    from d2w.core.extensions import db
+
+    built = []
+
+    def build(shape):
+        built.append((shape.role, shape.is_admin))
+        return select(User.id).where((User.id == shape.id) | (User.role == shape.role)).order_by(User.id)
+
+    with app.app_context():
+        staff, admin, mentor = (db.session.get(User, people[r].id) for r in ("staff", "admin", "mentor"))
+        first, params = built_once(("test.kinds",), staff, build)
+        assert params == {"actor_id": staff.id}
+        again, params = built_once(("test.kinds",), staff, build)
+        assert again is first  # kept: SQLAlchemy keeps its cache key too
+        assert built_once(("test.kinds",), admin, build)[0] is not first  # an admin is another kind
+        mentor_statement, params = built_once(("test.kinds",), mentor, build)
+        assert built == [("staff", False), ("staff", True), ("mentor", False)]
+        # the actor's id is bound when it runs, not when it was built
+        rows = read(mentor_statement, params).scalars().all()
+        assert rows == read(build(mentor)).scalars().all()
+        assert mentor.id in rows and staff.id not in rows
+        assert built_once(("test.other",), staff, build)[0] is not first  # another key, another statement
+
+        shape = ActingUserShape("staff", False)
+        with pytest.raises(AttributeError, match="email"):
+            _ = shape.email  # a statement may depend on the user's id, role and admin flag only
+        assert shape.is_authenticated and shape.role == "staff" and not shape.is_admin
+
+
+def _cookie(client, app):
+    return client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+
+
+def test_a_kept_session_cookie_is_still_checked_and_still_expires(app, people, monkeypatch):
+    """The worker remembers cookies it has verified; a forged or altered cookie is still refused,
+    and a remembered one lapses when the cookie's own lifetime ends."""
+    import time as time_module
+
+    client = app.test_client()
+    login(client, people["staff"].email)
+    assert client.get("/cohorts/").status_code == 200
+    assert client.get("/cohorts/").status_code == 200  # from the remembered cookie
+    kept = app.session_interface._kept
+    value = _cookie(client, app).value
+    assert value in kept and kept[value][0]["sid"]
+
+    name = app.config["SESSION_COOKIE_NAME"]
+    forged = app.test_client()
+    forged.set_cookie(name, value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
+    assert forged.get("/cohorts/").status_code == 302  # not signed in
+
+    lifetime = app.permanent_session_lifetime.total_seconds()
+    real_time = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real_time() + lifetime + 5)
+    assert client.get("/cohorts/").status_code == 302  # the remembered cookie has lapsed too
+
+
+def test_a_cookie_holding_a_list_is_not_kept(app, people):
+    """Flash messages are a list in the cookie: such a cookie is read afresh each time, so that no
+    request's changes reach another's copy."""
+    client = app.test_client()
+    login(client, people["staff"].email)
+    with client.session_transaction() as s:
+        s["_flashes"] = [("info", "Saved.")]
+    value = _cookie(client, app).value
+    page = client.get("/cohorts/").get_data(as_text=True)
+    assert "Saved." in page
+    assert value not in app.session_interface._kept
+    assert "Saved." not in client.get("/cohorts/").get_data(as_text=True)  # shown once
+
+
+def test_the_form_token_is_signed_once_a_minute_and_stays_valid(app, people, monkeypatch):
+    from d2w.core import security
+    from tests.conftest import csrf_token, post
+
+    client = app.test_client()
+    login(client, people["staff"].email)
+    first = csrf_token(client, "/account/")
+    real_time = security.time.time
+    monkeypatch.setattr(security.time, "time", lambda: real_time() + 5)  # a new signature would differ
+    assert csrf_token(client, "/cohorts/") == first  # the same signed token, page after page
+    monkeypatch.undo()
+    other = app.test_client()
+    login(other, people["admin"].email)
+    assert csrf_token(other, "/account/") != first  # each session its own
+
+    later = security.FORM_TOKEN_REUSE_SECONDS + 1
+    real_monotonic, real_time = security.time.monotonic, security.time.time
+    monkeypatch.setattr(security.time, "monotonic", lambda: real_monotonic() + later)
+    monkeypatch.setattr(security.time, "time", lambda: real_time() + later)
+    fresh = csrf_token(client, "/account/")
+    assert fresh != first  # signed again (with a newer timestamp) after a minute
+    assert csrf_token(client, "/cohorts/") == fresh
+    # a kept token is a good token: a form posted with it goes through
+    response = post(client, "/auth/logout")
+    assert response.status_code == 302
+    assert client.get("/cohorts/").status_code == 302

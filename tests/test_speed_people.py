@@ -88,7 +88,7 @@ def test_profile_page_figures_equal_the_programme_rules(app, make, people):
         staff = db.session.get(User, people["staff"].id)
         for threshold in (1, 2, 3, 4):
             for pid in (pa, pb, pc, pd):
-                shown = candidate_queries.profile_page(candidate_policy.visible_profiles(staff), pid, threshold)
+                shown = candidate_queries.profile_page(staff, pid, threshold)
                 assert shown.profile.id == pid
                 assert shown.attendance == programme.candidate_rate(pid), (pid, threshold)
                 assert shown.at_risk == bool(at_risk_ids([pid], threshold)), (pid, threshold)
@@ -105,13 +105,13 @@ def test_profile_page_languages_and_visibility(app, make, people):
         staff = db.session.get(User, people["staff"].id)
         other = db.session.get(User, people["candidate"].id)
         mentor = db.session.get(User, people["mentor"].id)
-        shown = candidate_queries.profile_page(candidate_policy.visible_profiles(staff), pid, 2)
+        shown = candidate_queries.profile_page(staff, pid, 2)
         assert shown.profile.language_list == ["Bengali", "English", "Urdu"]
         assert shown.profile.user.name == ref.name
         # Not visible to another candidate, nor to a mentor who does not mentor them.
-        assert candidate_queries.profile_page(candidate_policy.visible_profiles(other), pid, 2) is None
-        assert candidate_queries.profile_page(candidate_policy.visible_profiles(mentor), pid, 2) is None
-        assert candidate_queries.profile_page(candidate_policy.visible_profiles(staff), 999_999, 2) is None
+        assert candidate_queries.profile_page(other, pid, 2) is None
+        assert candidate_queries.profile_page(mentor, pid, 2) is None
+        assert candidate_queries.profile_page(staff, 999_999, 2) is None
 
 
 def test_profile_lists_equal_the_orm_ones(app, make, people):
@@ -381,3 +381,68 @@ def test_audit_log_rows_and_queries(app, client, people):
         assert [(r.at, r.action, r.object_type, r.object_id, r.summary, r.actor_name) for r in rows] == [
             (e.at, e.action, e.object_type, e.object_id, e.summary, e.actor.name if e.actor else None) for e in old
         ]
+
+
+def test_profile_page_built_once_per_kind_finds_what_the_actors_own_statement_finds(app, make, people):
+    """``profile_page`` runs a statement built once per kind of user with the actor's id bound
+    at run time. For every kind (admin, staff, a mentor with a mentee, candidates) and several
+    profiles, in an order that reuses each kept statement for another user of the same kind, it
+    finds what the policy's statement built for the actor themself finds."""
+    from d2w.candidates.queries import _page_statement
+    from d2w.core.db import read
+    from d2w.mentoring import services as mentoring
+    from d2w.mentoring.models import MentorProfile
+
+    cohort = make.cohort("Shapes cohort")
+    mentee, other = make.user("candidate"), make.user("candidate")
+    p_mentee, p_other = make.enrol(cohort, mentee), make.enrol(cohort, other)
+    p_first = make.profile_id(people["candidate"])
+    with app.app_context():
+        admin = db.session.get(User, people["admin"].id)
+        fields = mentoring.MentorFields(
+            region="London", skills=["canvassing"], languages="English", capacity=3, availability="Evenings"
+        )
+        for mentor_ref in ("mentor", "mentor2"):
+            mentoring.save_mentor_profile(admin, db.session.get(User, people[mentor_ref].id), fields)
+        first_mentor = db.session.scalar(select(MentorProfile).where(MentorProfile.user_id == people["mentor"].id))
+        mentoring.assign(admin, db.session.get(CandidateProfile, p_mentee), first_mentor, is_primary=True)
+        db.session.commit()
+        actors = [
+            db.session.get(User, ref.id)
+            for ref in (
+                people["mentor"],
+                people["mentor2"],
+                people["candidate"],
+                mentee,
+                people["staff"],
+                people["admin"],
+                people["mentor"],
+                other,
+            )
+        ]
+        profiles = (p_mentee, p_other, p_first, 999_999)
+        for actor in actors:
+            for pid in profiles:
+                shown = candidate_queries.profile_page(actor, pid, 2)
+                own = read(_page_statement(actor).params(profile_id=pid), {"threshold": 2}).unique().first()
+                if own is None:
+                    assert shown is None, (actor.role, actor.id, pid)
+                else:
+                    assert shown is not None, (actor.role, actor.id, pid)
+                    assert shown.profile.id == own[0].id == pid
+                    assert (shown.at_risk, shown.attendance.attended, shown.attendance.marked) == (
+                        bool(own[1]),
+                        own[2] or 0,
+                        own[3] or 0,
+                    )
+        seen = {
+            (actor.role, actor.id): {pid for pid in profiles if candidate_queries.profile_page(actor, pid, 2)}
+            for actor in actors
+        }
+        assert seen[("mentor", people["mentor"].id)] == {p_mentee}
+        assert seen[("mentor", people["mentor2"].id)] == set()
+        assert seen[("candidate", people["candidate"].id)] == {p_first}
+        assert seen[("candidate", mentee.id)] == {p_mentee}
+        assert (
+            seen[("staff", people["staff"].id)] == seen[("staff", people["admin"].id)] == {p_mentee, p_other, p_first}
+        )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from d2w.candidates.models import CandidateProfile
-from d2w.core.db import read
+from d2w.candidates.policy import visible_profiles
+from d2w.core.db import built_once, read
 from d2w.programme.models import Attendance, ProgrammeSession
 from d2w.programme.services import Rate, at_risk_condition
 from d2w.programme.skills import ATTENDED
@@ -44,11 +45,23 @@ class ProfilePage:
     attendance: Rate
 
 
-def profile_page(visible: Select, profile_id: int, threshold: int) -> ProfilePage | None:
-    """One visible profile with its user and languages, whether it is at risk (the programme's
-    rule) and its attendance, in one query; None if the profile is not in ``visible``."""
-    stmt = visible.where(CandidateProfile.id == profile_id).options(_PAGE_OPTIONS).add_columns(*_PAGE_COLUMNS)
-    row = read(stmt, {"threshold": threshold}).unique().first()
+def _page_statement(actor):
+    """The policy's visible profiles (for ``actor``, or a stand-in for a kind of user), narrowed to
+    ``:profile_id``, with the page's columns."""
+    return (
+        visible_profiles(actor)
+        .where(CandidateProfile.id == bindparam("profile_id", type_=Integer))
+        .options(_PAGE_OPTIONS)
+        .add_columns(*_PAGE_COLUMNS)
+    )
+
+
+def profile_page(actor, profile_id: int, threshold: int) -> ProfilePage | None:
+    """One profile the actor may see (``policy.visible_profiles``) with its user and languages,
+    whether it is at risk (the programme's rule) and its attendance, in one query; None if the
+    actor may not see it. The statement is built once per kind of user (``built_once``)."""
+    stmt, params = built_once(("candidates.profile_page",), actor, _page_statement)
+    row = read(stmt, {**params, "profile_id": profile_id, "threshold": threshold}).unique().first()
     if row is None:
         return None
     profile, at_risk, attended, marked = row

@@ -180,7 +180,7 @@ def detail(profile_id: int):
     mentees (no staff actions, no self-declared section, no postcode or stage history)."""
     actor = acting_user()
     threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
-    shown = queries.profile_page(policy.visible_profiles(actor), profile_id, threshold)
+    shown = queries.profile_page(actor, profile_id, threshold)
     if shown is None:
         abort(404)
     profile = shown.profile
