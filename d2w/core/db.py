@@ -107,6 +107,8 @@ class ActingUserShape:
 
 _BUILT: dict[tuple, object] = {}
 _BUILT_LIMIT = 1024  # statements per worker (every page's, for every kind of user and shape)
+_KEPT: dict[int, object] = {}  # the kept statements by id, to recognise them
+_DERIVED: dict[tuple[int, str], object] = {}  # what was made from a kept statement (its count, ...)
 _BUILT_LOCK = threading.Lock()
 
 
@@ -123,8 +125,23 @@ def built_once(key: tuple[Hashable, ...], actor, build: Callable[[ActingUserShap
         with _BUILT_LOCK:
             if len(_BUILT) >= _BUILT_LIMIT:
                 _BUILT.clear()
+                _KEPT.clear()
+                _DERIVED.clear()
             _BUILT[kind] = statement
+            _KEPT[id(statement)] = statement
     return statement, {"actor_id": actor.id}
+
+
+def derived_once(statement, name: str, derive: Callable[[object], object]):
+    """``derive(statement)``: kept beside the statement if ``built_once`` keeps it (a page of it,
+    its count), made anew for any other statement."""
+    if _KEPT.get(id(statement)) is not statement:
+        return derive(statement)
+    key = (id(statement), name)
+    derived = _DERIVED.get(key)
+    if derived is None:
+        derived = _DERIVED[key] = derive(statement)
+    return derived
 
 
 def distinct_values(column) -> list:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 
-from d2w.core.db import columns_only, read
+from d2w.core.db import columns_only, derived_once, read
 from d2w.core.extensions import db
 
 
@@ -95,18 +95,37 @@ def apply_sort(stmt: Select, sort: Sort, allowed: Mapping[str, Any], tiebreak) -
     return stmt.order_by(ordered, tiebreak)
 
 
-def paginate(stmt: Select, page: int, per_page: int, *, scalars: bool = True, total: int | None = None) -> Page:
-    """One page of ``stmt`` (the page number kept within range). The count is a query of its own
-    unless the caller knows it (``total``: a cheaper count without the page's joins)."""
+def _count_of(stmt: Select) -> Select:
+    return select(func.count()).select_from(stmt.order_by(None).subquery())
+
+
+def _page_of(stmt: Select) -> Select:
+    return stmt.limit(bindparam("page_limit", type_=Integer)).offset(bindparam("page_offset", type_=Integer))
+
+
+def paginate(
+    stmt: Select,
+    page: int,
+    per_page: int,
+    *,
+    scalars: bool = True,
+    total: int | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Page:
+    """One page of ``stmt`` run with ``params`` (the page number kept within range). The count is
+    a query of its own unless the caller knows it (``total``: a cheaper count without the page's
+    joins). For a statement kept by ``built_once``, its count and page statements are kept too."""
+    params = dict(params or {})
     if total is None:
-        total = read(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar() or 0
+        total = read(derived_once(stmt, "count", _count_of), params).scalar() or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(page, pages)
-    stmt = stmt.limit(per_page).offset((page - 1) * per_page)
+    paged = derived_once(stmt, "page", _page_of)
+    params.update(page_limit=per_page, page_offset=(page - 1) * per_page)
     if scalars:
-        items = list(db.session.execute(stmt).scalars().unique())
-    elif columns_only(stmt):  # plain columns: straight from the connection
-        items = list(read(stmt).all())
+        items = list(db.session.execute(paged, params).scalars().unique())
+    elif columns_only(paged):  # plain columns: straight from the connection
+        items = list(read(paged, params).all())
     else:  # rows holding model objects need the ORM's own execute
-        items = list(db.session.execute(stmt).all())
+        items = list(db.session.execute(paged, params).all())
     return Page(items=items, page=page, per_page=per_page, total=total)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, bindparam, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.audit import services as audit
 from d2w.auth import services as auth
 from d2w.auth.models import ROLE_VALUES, Role, TokenPurpose, User
+from d2w.core.db import built_once
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
+from d2w.core.pagination import Page, Sort, apply_sort, paginate
 from d2w.users import policy
+from d2w.users.policy import visible_users
 
 
 def _clean_name(name: str) -> str:
@@ -152,6 +155,50 @@ class UserRow(NamedTuple):
         """As ``User.role_label``."""
         label = Role(self.role).label
         return f"{label} (admin)" if self.is_admin else label
+
+
+# The directory's sorts: the query string's ``sort`` names one of these.
+DIRECTORY_SORTS = {
+    "name": func.lower(User.name),
+    "email": User.email,
+    "role": User.role,
+    "created": User.created_at,
+    "last_login": User.last_login_at,
+}
+_STATUS_FILTERS = {
+    "active": (User.active.is_(True), User.password_hash.is_not(None)),
+    "invited": (User.active.is_(True), User.password_hash.is_(None)),
+    "inactive": (User.active.is_(False),),
+}
+
+
+def directory_page(actor: User, *, q: str, role: str, status: str, sort: Sort, page: int, per_page: int) -> Page:
+    """One page of the user directory as UserRows: the users the actor may look up
+    (``policy.visible_users``), filtered by name or e-mail, role and status, and sorted. The
+    statement is built once per kind of user and shape of filter (``built_once``)."""
+    q = (q or "").strip().lower()
+    shape = (bool(q), bool(role), status if status in _STATUS_FILTERS else "", sort.key, sort.descending)
+    stmt, params = built_once(("users.directory", shape), actor, lambda shaped: _directory_statement(shaped, shape))
+    if q:
+        params["like"] = f"%{q}%"
+    if role:
+        params["role"] = role
+    found = paginate(stmt, page, per_page, scalars=False, params=params)
+    found.items = to_rows(found.items)
+    return found
+
+
+def _directory_statement(actor, shape) -> Select:
+    by_text, by_role, status, sort_key, descending = shape
+    stmt = visible_users(actor)
+    if by_text:
+        like = bindparam("like", type_=String)
+        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+    if by_role:
+        stmt = stmt.where(User.role == bindparam("role", type_=String))
+    if status:
+        stmt = stmt.where(*_STATUS_FILTERS[status])
+    return apply_sort(directory_rows(stmt), Sort(sort_key, descending), DIRECTORY_SORTS, User.id)
 
 
 def directory_rows(stmt: Select) -> Select:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from d2w.audit.models import AuditEvent
 from d2w.audit.policy import can_view_audit_log
@@ -14,19 +14,11 @@ from d2w.core.access import acting_user, admin_only, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
-from d2w.core.pagination import apply_sort, paginate, parse_page, parse_sort
+from d2w.core.pagination import parse_page, parse_sort
 from d2w.users import policy, services
 from d2w.users.forms import EditUserForm, InviteUserForm, UserFilterForm
 
 bp = Blueprint("users", __name__, url_prefix="/users")
-
-SORTS = {
-    "name": func.lower(User.name),
-    "email": User.email,
-    "role": User.role,
-    "created": User.created_at,
-    "last_login": User.last_login_at,
-}
 
 
 def _get_visible_user(user_id: int) -> User:
@@ -40,23 +32,17 @@ def _get_visible_user(user_id: int) -> User:
 @roles("staff")
 def index():
     form = UserFilterForm(request.args or None)
-    stmt = policy.visible_users(acting_user())
-    if form.validate():
-        if form.q.data:
-            like = f"%{form.q.data.strip().lower()}%"
-            stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-        if form.role.data:
-            stmt = stmt.where(User.role == form.role.data)
-        if form.status.data == "active":
-            stmt = stmt.where(User.active.is_(True), User.password_hash.is_not(None))
-        elif form.status.data == "invited":
-            stmt = stmt.where(User.active.is_(True), User.password_hash.is_(None))
-        elif form.status.data == "inactive":
-            stmt = stmt.where(User.active.is_(False))
-    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
-    stmt = apply_sort(services.directory_rows(stmt), sort, SORTS, User.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
-    page.items = services.to_rows(page.items)
+    valid = form.validate()
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), services.DIRECTORY_SORTS, "name")
+    page = services.directory_page(
+        acting_user(),
+        q=form.q.data if valid else "",
+        role=form.role.data if valid else "",
+        status=form.status.data if valid else "",
+        sort=sort,
+        page=parse_page(request.args.get("page")),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
     return render_template("users/index.html", page=page, form=form, sort=sort)
 
 
