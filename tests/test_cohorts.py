@@ -426,7 +426,17 @@ def test_the_cohort_list_columns_match_the_cohorts(app, client, people, make):
         db.session.commit()
         for key in services.LIST_SORTS:
             for descending in (False, True):
-                for status, q, page in ((None, None, 1), ("open", None, 1), (None, "A", 1), (None, None, 2)):
+                for status, q, page in (
+                    (None, None, 1),
+                    ("open", None, 1),
+                    (None, "A", 1),
+                    (None, None, 2),
+                    # the kept statements again, with other values
+                    ("closed", None, 1),
+                    (None, "ga", 1),
+                    ("open", "e", 1),
+                    ("closed", "zz", 1),
+                ):
                     sort = Sort(key=key, descending=descending)
                     rows = services.cohort_list(status=status, q=q, sort=sort, page=page, per_page=3)
                     stmt = select(Cohort)

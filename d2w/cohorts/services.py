@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, String, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,7 +22,7 @@ from d2w.candidates import policy as candidate_policy
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import change_stage, check_region
 from d2w.cohorts.models import ENROLMENT_LABELS, FOCUS_LABELS, HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import read, utcnow
+from d2w.core.db import built_once, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -287,15 +287,28 @@ LIST_SORTS = {
 
 
 def cohort_list(*, status: str | None, q: str | None, sort: Sort, page: int, per_page: int) -> Page:
-    """A page of cohorts, filtered by status and a name fragment, as ``CohortRow``s."""
-    stmt = select(*(getattr(Cohort, name) for name in CohortRow._fields))
+    """A page of cohorts, filtered by status and a name fragment, as ``CohortRow``s. The statement
+    is built once per shape of filter and sort (``built_once``)."""
+    q = (q or "").strip().lower()
+    shape = (bool(status), bool(q), sort.key if sort.key in LIST_SORTS else "start", sort.descending)
+    stmt, params = built_once(("cohorts.list", shape), None, lambda _: _cohort_list_statement(shape))
     if status:
-        stmt = stmt.where(Cohort.status == status)
+        params["status"] = status
     if q:
-        stmt = stmt.where(func.lower(Cohort.name).like(f"%{q.strip().lower()}%"))
-    page_of = paginate(apply_sort(stmt, sort, LIST_SORTS, Cohort.id), page, per_page, scalars=False)
+        params["like"] = f"%{q}%"
+    page_of = paginate(stmt, page, per_page, scalars=False, params=params)
     page_of.items = [CohortRow(*row) for row in page_of.items]
     return page_of
+
+
+def _cohort_list_statement(shape) -> Select:
+    by_status, by_text, sort_key, descending = shape
+    stmt = select(*(getattr(Cohort, name) for name in CohortRow._fields))
+    if by_status:
+        stmt = stmt.where(Cohort.status == bindparam("status", type_=String))
+    if by_text:
+        stmt = stmt.where(func.lower(Cohort.name).like(bindparam("like", type_=String)))
+    return apply_sort(stmt, Sort(sort_key, descending), LIST_SORTS, Cohort.id)
 
 
 class RosterRow(NamedTuple):

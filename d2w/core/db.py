@@ -117,11 +117,12 @@ def built_once(key: tuple[Hashable, ...], actor, build: Callable[[ActingUserShap
     and kept under ``key`` (which must name everything else the statement's shape depends on,
     such as a sort order; values belong in bound parameters), and the parameters that make it the
     actor's: ``{"actor_id": actor.id}``. Tests compare what it finds with the statement built
-    for the actor themself."""
-    kind = (key, actor.role, bool(actor.is_admin))
+    for the actor themself. With no actor (a statement the same for everyone who may run it),
+    ``build(None)`` and no parameters."""
+    kind = (key,) if actor is None else (key, actor.role, bool(actor.is_admin))
     statement = _BUILT.get(kind)
     if statement is None:
-        statement = build(ActingUserShape(actor.role, bool(actor.is_admin)))
+        statement = build(None if actor is None else ActingUserShape(actor.role, bool(actor.is_admin)))
         with _BUILT_LOCK:
             if len(_BUILT) >= _BUILT_LIMIT:
                 _BUILT.clear()
@@ -129,7 +130,7 @@ def built_once(key: tuple[Hashable, ...], actor, build: Callable[[ActingUserShap
                 _DERIVED.clear()
             _BUILT[kind] = statement
             _KEPT[id(statement)] = statement
-    return statement, {"actor_id": actor.id}
+    return statement, ({} if actor is None else {"actor_id": actor.id})
 
 
 def derived_once(statement, name: str, derive: Callable[[object], object]):
