@@ -571,3 +571,22 @@ def test_the_form_token_is_signed_once_a_minute_and_stays_valid(app, people, mon
     response = post(client, "/auth/logout")
     assert response.status_code == 302
     assert client.get("/cohorts/").status_code == 302
+
+
+def test_the_date_filter_writes_what_strftime_writes():
+    """Quick formats for the common date formats: the same text as strftime (C locale) for every
+    day of a leap year and awkward times, dates and datetimes; other formats go to strftime."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from d2w.core.templating import _QUICK, LONDON, format_date, format_datetime
+
+    days = [date(2024, 1, 1) + timedelta(days=n) for n in range(366)]
+    times = [datetime(2024, 3, 31, 0, 59, 7, tzinfo=UTC) + timedelta(hours=h, minutes=7 * h) for h in range(30)]
+    for fmt in (*_QUICK, "%a %-d %b %Y, %H:%M", "%A %-d %B %Y", "%b %Y", "%-d %b", "%d/%m/%y %%"):
+        for value in (*days, *times):
+            assert format_date(value, fmt) == value.strftime(fmt), (fmt, value)
+        for value in times:  # the filter for stored times: London time, then the format
+            assert format_datetime(value, fmt) == value.astimezone(LONDON).strftime(fmt), (fmt, value)
+    assert format_date(date(2024, 5, 1), "%H:%M") == "00:00"  # a time of a date: strftime's answer
+    assert format_date(None) == format_datetime(None) == ""
+    assert format_date(date(2024, 5, 1)) == "1 May 2024"

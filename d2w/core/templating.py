@@ -12,10 +12,49 @@ from flask import Flask, g, request, url_for
 LONDON = ZoneInfo("Europe/London")
 
 
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# The formats pages use most, written out (English month names, as the C locale's strftime
+# writes them; "%-d" without a leading zero, as glibc's).
+_QUICK = {
+    "%-d %b %Y": lambda v: f"{v.day} {_MONTHS[v.month - 1][:3]} {v.year}",
+    "%-d %B %Y": lambda v: f"{v.day} {_MONTHS[v.month - 1]} {v.year}",
+    "%H:%M": lambda v: f"{v.hour:02d}:{v.minute:02d}",
+    "%-d %b %Y, %H:%M": lambda v: f"{v.day} {_MONTHS[v.month - 1][:3]} {v.year}, {v.hour:02d}:{v.minute:02d}",
+}
+
+
+def format_date(value, fmt: str = "%-d %b %Y") -> str:
+    """``value.strftime(fmt)`` for a date or datetime: the same text, without strftime's cost
+    for the formats above (a list of 25 rows with two dates each spent 1.6 M instructions on
+    ``.strftime`` in its template); anything else goes to strftime. Empty for None."""
+    if value is None:
+        return ""
+    try:
+        quick = _QUICK.get(fmt)
+        if quick is not None:
+            return quick(value)
+    except AttributeError:  # a time of day asked of a date
+        pass
+    return value.strftime(fmt)
+
+
 def format_datetime(value, fmt: str = "%-d %b %Y, %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(LONDON).strftime(fmt)
+    return format_date(value.astimezone(LONDON), fmt)
 
 
 def browser_summary(user_agent: str | None) -> str:
@@ -170,4 +209,5 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["action_button"] = action_button
     app.jinja_env.globals["action_button_form"] = action_button
     app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["browser_summary"] = browser_summary
