@@ -151,6 +151,44 @@ def render_field(field, **attrs) -> Markup:
     return field(**attrs)
 
 
+def form_field(f, autocomplete: str | None = None, class_: str = "", type: str | None = None) -> Markup:  # noqa: A002 - the macro's name
+    """A field with its label, hint and errors, tied together by ``aria-describedby``: the forms
+    macros' ``field``, in Python because every list page draws its filters with it and the macro
+    cost 0.27 M instructions a field. The markup is the macro's, whitespace aside (tested for
+    every field of every form, with and without errors). ``type`` is accepted and unused, as it
+    was by the macro."""
+    field_id = escape(f.id)
+    describedby = []
+    if f.description:
+        describedby.append(f"{f.id}-hint")
+    if f.errors:
+        describedby.append(f"{f.id}-error")
+    attrs = {}
+    if describedby:
+        attrs["aria-describedby"] = " ".join(describedby)
+    if f.errors:
+        attrs["aria-invalid"] = "true"
+    if autocomplete:
+        attrs["autocomplete"] = autocomplete
+    if f.flags.required:
+        attrs["required"] = True
+    hint = f'\n    <p class="hint" id="{field_id}-hint">{escape(f.description)}</p>' if f.description else ""
+    errors = ""
+    if f.errors:
+        shown = "".join(f'<span class="visually-hidden">Error: </span>{escape(e)} ' for e in f.errors)
+        errors = f'\n    <p class="error-message" id="{field_id}-error">{shown}</p>'
+    error_class = " field-error" if f.errors else ""
+    if f.type == "BooleanField":
+        return Markup(  # noqa: S704 - every interpolated part is escaped or markup
+            f'<div class="field field-checkbox{error_class} {escape(class_)}">\n'
+            f"    {render_field(f, **attrs)}\n    {render_label(f)}{hint}{errors}\n  </div>"
+        )
+    return Markup(  # noqa: S704 - every interpolated part is escaped or markup
+        f'<div class="field{error_class} {escape(class_)}">\n'
+        f"    {render_label(f)}{hint}{errors}\n    {render_field(f, **attrs)}\n  </div>"
+    )
+
+
 def action_button(url: str, label: str, class_: str = "button", confirm: str | None = None) -> Markup:
     """A one-button form that posts to ``url`` with the CSRF token (sign out, withdraw, …).
 

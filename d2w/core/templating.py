@@ -182,7 +182,7 @@ def init_templating(app: Flask) -> None:
     from d2w.audit import policy as audit_policy
     from d2w.auth import policy as auth_policy
     from d2w.candidates import policy as candidates_policy
-    from d2w.core.forms import action_button, render_field, render_label
+    from d2w.core.forms import action_button, form_field, render_field, render_label
     from d2w.core.urls import init_urls
     from d2w.reports import policy as reports_policy
     from d2w.seatfit import policy as seatfit_policy
@@ -208,6 +208,7 @@ def init_templating(app: Flask) -> None:
     # on every render); the macros file still hands it out to templates that import it
     app.jinja_env.globals["action_button"] = action_button
     app.jinja_env.globals["action_button_form"] = action_button
+    app.jinja_env.globals["form_field"] = form_field
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["browser_summary"] = browser_summary
