@@ -300,25 +300,41 @@ def _result_charts(seat, results: list[tuple[queries.ResultRow, dict[str, float]
 
 @dataclass(frozen=True)
 class SeatPage:
-    """What a seat's page shows of the seat itself: its columns, its results with their party
-    shares and its charts. Plain data (rows, not ORM objects), the same for every reader: kept
-    per seat (see ``d2w.seats.cache``)."""
+    """What a seat's page shows of the seat itself, the same for every reader: its columns, and its
+    name, figures, results, charts and sources drawn once (markup: ``top`` above the actions,
+    ``sections`` below). Kept per seat (see ``d2w.seats.cache``)."""
 
     seat: Any  # a row of the seats table
-    results: list[tuple[queries.ResultRow, dict[str, float]]]
-    latest: queries.ResultRow | None
-    charts: dict
+    top: Markup
+    sections: Markup
 
 
 def _seat_page(seat_id: int) -> SeatPage | None:
-    """The seat's part of its page, or ``None`` for an unknown seat. Two queries."""
+    """The seat's part of its page, or ``None`` for an unknown seat. Two queries, and the
+    boundary set's medians and sources (kept)."""
     seat = queries.seat_row(seat_id)
     if seat is None:
         return None
     results = queries.seat_results(seat.id, seat.boundary_set)
     latest_code = queries.latest_election(seat.boundary_set)
     latest = next((r for r, _ in results if r.election == latest_code), None)
-    return SeatPage(seat=seat, results=results, latest=latest, charts=_result_charts(seat, results))
+    medians, sources, source_list = cache.kept(
+        ("seat_page", seat.boundary_set), lambda: _boundary_set_facts(seat.boundary_set)
+    )
+    top = render_template("seats/_seat_top.html", seat=seat, latest=latest)
+    sections = render_template(
+        "seats/_seat_sections.html",
+        seat=seat,
+        results=results,
+        figures=_figure_rows(seat, latest, medians),
+        charts=_result_charts(seat, results),
+        sources=sources,
+        source_list=source_list,
+        caveats=provenance.CAVEATS,
+        leave_caveat=provenance.LEAVE_CAVEAT,
+        leave_basis=LEAVE_BASIS_LABELS.get(seat.leave_basis or "", ""),
+    )
+    return SeatPage(seat=seat, top=Markup(top), sections=Markup(sections))  # noqa: S704 - templates' output
 
 
 @bp.route("/<int(max=2147483647):seat_id>")
@@ -329,24 +345,7 @@ def detail(seat_id: int):
     page = cache.seat_page(seat_id, lambda: _seat_page(seat_id))
     if page is None:
         abort(404)
-    seat = page.seat
-    medians, sources, source_list = cache.kept(
-        ("seat_page", seat.boundary_set), lambda: _boundary_set_facts(seat.boundary_set)
-    )
-    return render_template(
-        "seats/detail.html",
-        seat=seat,
-        results=page.results,
-        latest=page.latest,
-        figures=_figure_rows(seat, page.latest, medians),
-        medians=medians,
-        charts=page.charts,
-        sources=sources,
-        source_list=source_list,
-        caveats=provenance.CAVEATS,
-        leave_caveat=provenance.LEAVE_CAVEAT,
-        leave_basis=LEAVE_BASIS_LABELS.get(seat.leave_basis or "", ""),
-    )
+    return render_template("seats/detail.html", seat=page.seat, page=page)
 
 
 # ---------------------------------------------------------------------------------------------
