@@ -653,3 +653,42 @@ def test_the_field_function_draws_what_the_old_field_macro_drew(app):
                     assert squeeze(new.render(context)) == squeeze(old.render(context)), (cls, f.name, errors)
                     drawn += 1
     assert drawn > 200
+
+
+def test_templates_call_plain_functions_directly_and_the_rest_as_jinja_does(app):
+    """The quick call path is only for plain functions: functions that ask for the context or the
+    environment still get them, inside loops and blocks as outside; macros and methods work; a
+    StopIteration gives Jinja's undefined."""
+    from jinja2 import pass_context, pass_environment
+
+    from d2w.core.templating import QuickCallContext
+
+    @pass_context
+    def with_context(context, suffix):
+        return f"{context['who']}{suffix}"
+
+    @pass_environment
+    def with_environment(environment, value):
+        return f"{type(environment).__name__}:{value}"
+
+    def plain(a, b=0, *, c=""):
+        return f"{a}-{b}-{c}"
+
+    def stops():
+        raise StopIteration
+
+    source = (
+        "{% macro m(x) %}<{{ x }}>{% endmacro %}"
+        "{% block b %}{% for i in range(2) %}{% set who = 'loop' ~ i %}"
+        "{{ plain(i, b=2, c='x') }}|{{ with_context('!') }}|{{ with_environment(i) }}|{{ m(i) }}|"
+        "{{ ', '.join(['a', 'b']) }}|{{ stops() is undefined }};{% endfor %}{% endblock %}"
+        "{{ plain(9) }}|{{ with_context('?') }}"
+    )
+    with app.test_request_context("/"):
+        assert app.jinja_env.context_class is QuickCallContext
+        template = app.jinja_env.from_string(source)
+        out = template.render(
+            who="top", plain=plain, with_context=with_context, with_environment=with_environment, stops=stops
+        )
+    env_name = type(app.jinja_env).__name__
+    assert out == (f"0-2-x|loop0!|{env_name}:0|<0>|a, b|True;1-2-x|loop1!|{env_name}:1|<1>|a, b|True;9-0-|top?")

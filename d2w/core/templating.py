@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from types import SimpleNamespace
+from types import FunctionType, SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Flask, g, request, url_for
+from jinja2.runtime import Context
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -177,6 +178,29 @@ def nav_items() -> list[NavItem]:
     return [replace(item, current=True) if item.endpoint.split(".")[0] == current_bp else item for item in links]
 
 
+class QuickCallContext(Context):
+    """Jinja's template context, calling plain Python functions straight away.
+
+    Jinja asks everything a template calls whether it wants the context, the evaluation context
+    or the environment passed in: two attribute lookups which, for an ordinary function, fail
+    with an exception each, on every call (a link in a list row cost 29 k instructions, of which
+    the link itself 9 k). A plain function that asks for none of them (no ``jinja_pass_arg``, as
+    ``pass_context`` and its kind set) is called as Jinja would call it; anything else (macros,
+    methods, marked functions) goes to Jinja."""
+
+    def call(self, obj, /, *args, **kwargs):
+        if type(obj) is FunctionType and "jinja_pass_arg" not in obj.__dict__:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return obj(*args, **kwargs)
+            except StopIteration:  # as Jinja does
+                return self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception"
+                )
+        return super().call(obj, *args, **kwargs)
+
+
 def init_templating(app: Flask) -> None:
     from d2w.applications import policy as applications_policy
     from d2w.audit import policy as audit_policy
@@ -199,6 +223,7 @@ def init_templating(app: Flask) -> None:
         applications=applications_policy,
         reports=reports_policy,
     )
+    app.jinja_env.context_class = QuickCallContext
     init_urls(app)
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["nav_items"] = nav_items
