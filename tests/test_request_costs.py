@@ -692,3 +692,41 @@ def test_templates_call_plain_functions_directly_and_the_rest_as_jinja_does(app)
         )
     env_name = type(app.jinja_env).__name__
     assert out == (f"0-2-x|loop0!|{env_name}:0|<0>|a, b|True;1-2-x|loop1!|{env_name}:1|<1>|a, b|True;9-0-|top?")
+
+
+def test_quick_options_follow_coerce_and_fall_back_for_odd_choices(app):
+    """Plain options are selected as WTForms selects them (``coerce(value) == data``), with whole
+    numbers, flags and empty labels; grouped options, options with attributes and fields with
+    their own ``iter_choices`` are WTForms'."""
+    from wtforms import Form, SelectChoice, SelectField
+    from wtforms.widgets import Select
+
+    from d2w.core.forms import _plain_options, render_field
+
+    class Odd(SelectField):
+        def iter_choices(self):
+            return super().iter_choices()
+
+    class F(Form):
+        n = SelectField("N", coerce=int, widget=Select())
+        flag = SelectField("Flag", coerce=lambda v: v in (True, "True"), widget=Select())
+        grouped = SelectField("G", widget=Select())
+        odd = Odd("O", widget=Select())
+
+    with app.test_request_context("/"):
+        form = F()
+        form.n.choices = [SelectChoice(1, "One"), SelectChoice(2, ""), SelectChoice(30, "Thirty & more")]
+        form.flag.choices = [SelectChoice(True, "Yes"), SelectChoice(False, "No")]
+        form.grouped.choices = [SelectChoice("a", "A", optgroup="G1"), SelectChoice("b", "B", optgroup="G2")]
+        form.odd.choices = [SelectChoice("x", "X"), SelectChoice("y", "Y", render_kw={"disabled": True})]
+        for data in (None, 1, 2, 30, "2"):
+            form.n.data = data
+            assert str(render_field(form.n)) == str(form.n()), data
+        for data in (None, True, False):
+            form.flag.data = data
+            assert str(render_field(form.flag)) == str(form.flag()), data
+        assert _plain_options(form.n) is not None
+        assert _plain_options(form.grouped) is None and _plain_options(form.odd) is None
+        form.odd.choices = [SelectChoice("x", "X")]
+        assert _plain_options(form.odd) is None  # its own iter_choices
+        assert str(render_field(form.grouped)) == str(form.grouped())

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from wtforms import SelectChoice
+from wtforms import SelectChoice, SelectField
 from wtforms.meta import DefaultMeta
 from wtforms.widgets import (
     CheckboxInput,
@@ -58,7 +58,8 @@ class QuickSelect(Select):
             if name in self.validation_attrs and name not in kwargs:
                 kwargs[name] = value
         html = [f"<select {html_attributes(name=field.name, **kwargs)}>"]
-        html.extend(self.render_option(choice) for choice in choices())
+        plain = _plain_options(field)
+        html.extend(self.render_option(choice) for choice in choices()) if plain is None else html.extend(plain)
         html.append("</select>")
         return Markup("".join(html))  # noqa: S704 - every part escaped above
 
@@ -76,6 +77,26 @@ class QuickSelect(Select):
 
 
 _QUICK_SELECT = QuickSelect()
+
+
+def _plain_options(field) -> list[str] | None:
+    """The options of a SelectField declared as plain ``SelectChoice``s (no group, no attributes
+    of their own), each as ``QuickSelect.render_option`` draws WTForms' Choice for it, selected as
+    ``SelectField.iter_choices`` decides (``coerce(value) == data``); without building two objects
+    per option on the way (a 41-option cohort filter took 1.7 M instructions). None for anything
+    else, which takes WTForms' way."""
+    declared = field.choices
+    if type(declared) is not list or type(field).iter_choices is not SelectField.iter_choices:
+        return None
+    for c in declared:
+        if type(c) is not SelectChoice or c.optgroup is not None or c.render_kw:
+            return None
+    data, coerce = field.data, field.coerce
+    return [
+        f"<option {'selected ' if coerce(c.value) == data else ''}"
+        f'value="{escape(str(c.value) if isinstance(c.value, bool) else c.value)}">{escape(c.label or c.value)}</option>'
+        for c in declared
+    ]
 
 
 def html_attributes(**kwargs) -> str:
