@@ -509,7 +509,12 @@ def list_statement(base: Select | None = None, *, now: datetime | None = None) -
 
     The newest usable check is found once per application (a correlated subquery giving its id,
     joined for its band and time)."""
-    cutoff = check_cutoff(now)
+    return list_columns(base, check_cutoff(now))
+
+
+def list_columns(base: Select | None, cutoff) -> Select:
+    """``list_statement`` with the checks' cutoff given: a time (``check_cutoff``) or a bound
+    parameter standing for it (statements built once)."""
     latest, recorded = _LATEST_CHECK, _RECORDED_CHECK
     newest_id = (
         select(SeatFitCheck.id)

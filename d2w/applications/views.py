@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from d2w.applications import policy, rules, services
@@ -26,7 +28,7 @@ from d2w.core.db import read
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
-from d2w.core.pagination import apply_sort, paginate, parse_id, parse_page, parse_sort
+from d2w.core.pagination import Page, apply_sort, paginate, parse_id, parse_page, parse_sort
 from d2w.seats.models import Seat
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -67,9 +69,19 @@ _SEAT_SHOWN = joinedload(Application.seat, innerjoin=True).load_only(
 )
 
 
+# One application with its seat, built once per scope of ``policy.visible_applications``.
+_APPLICATION = {
+    scope: policy.applications_within(scope, select(Application), bindparam("actor_id"))
+    .where(Application.id == bindparam("application_id"))
+    .options(_SEAT_SHOWN)
+    for scope in policy.SCOPES
+}
+
+
 def _get_application(application_id: int) -> Application:
+    actor = acting_user()
     application = db.session.scalar(
-        policy.visible_applications(acting_user()).where(Application.id == application_id).options(_SEAT_SHOWN)
+        _APPLICATION[policy.scope_of(actor)], {"application_id": application_id, "actor_id": actor.id}
     )
     if application is None:
         abort(404)
@@ -85,16 +97,40 @@ def _get_application(application_id: int) -> Application:
 def mine():
     actor = acting_user()
     profile = ensure_profile(actor)
-    visible = policy.visible_applications(actor).where(Application.profile_id == profile.id)
-    # Counted without the list's joins and subqueries (every application has its seat and candidate).
-    total = db.session.scalar(visible.with_only_columns(func.count()).select_from(Application)) or 0
-    stmt = services.list_statement(visible)
     sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", MINE_SORTS, "since")
-    stmt = _sorted(stmt, sort, MINE_SORTS, Application.id.desc())
-    page = paginate(
-        stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False, total=total
-    )
+    count, rows = _mine_statements(policy.scope_of(actor), sort)
+    params = {"actor_id": actor.id, "profile_id": profile.id}
+    total = read(count, params).scalar() or 0
+    per_page = current_app.config["PAGE_SIZE"]
+    number = min(parse_page(request.args.get("page")), max(1, math.ceil(total / per_page)))
+    items = read(
+        rows, {**params, "cutoff": services.check_cutoff(), "limit": per_page, "offset": (number - 1) * per_page}
+    ).all()
+    page = Page(items=items, page=number, per_page=per_page, total=total)
     return render_template("applications/mine.html", page=page, rows=services.rows_of(page.items), sort=sort)
+
+
+# The candidate's list (its count and one page in each order), built once per scope of
+# ``policy.visible_applications`` and order, when first asked for.
+_MINE: dict[tuple, tuple] = {}
+
+
+def _mine_statements(scope: str, sort) -> tuple:
+    key = (scope, sort.key, sort.descending)
+    found = _MINE.get(key)
+    if found is None:
+        visible = policy.applications_within(scope, select(Application), bindparam("actor_id")).where(
+            Application.profile_id == bindparam("profile_id")
+        )
+        # Counted without the list's joins and subqueries (every application has its seat and candidate).
+        count = visible.with_only_columns(func.count()).select_from(Application)
+        rows = (
+            _sorted(services.list_columns(visible, bindparam("cutoff")), sort, MINE_SORTS, Application.id.desc())
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        )
+        found = _MINE[key] = (count, rows)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,13 +298,18 @@ def _render_detail(application: Application, *, move_form=None, override_form=No
         same = check is not None and check.id == application.fit_check_id
         recorded = check if same else services.check_summary(application.fit_check_id)
     override_by = db.session.get(User, application.override_by_id) if application.override_by_id else None
-    if move_form is None:
-        move_form = _move_form(application)
-        move_form.on.data = services.today()
-    move_form.version.data = str(application.version)
-    if override_form is None:
-        override_form = OverrideForm(formdata=None)
-    override_form.version.data = str(application.version)
+    # The forms are made only when the page shows them.
+    can_edit = policy.can_edit_application(actor, application, profile.user_id) and application.is_open
+    can_override = policy.can_override(actor) and services.override_needed(application, check)
+    if can_edit:
+        if move_form is None:
+            move_form = _move_form(application)
+            move_form.on.data = services.today()
+        move_form.version.data = str(application.version)
+    if can_override:
+        if override_form is None:
+            override_form = OverrideForm(formdata=None)
+        override_form.version.data = str(application.version)
     block = None
     if application.status in rules.BEFORE_SUBMISSION:
         block = rules.submission_block(check.band if check else None, services.override_covers(application, check))
@@ -283,8 +324,8 @@ def _render_detail(application: Application, *, move_form=None, override_form=No
             override_by=override_by,
             block=block,
             valid_days=services.valid_days(),
-            can_edit=policy.can_edit_application(actor, application) and application.is_open,
-            can_override=policy.can_override(actor) and services.override_needed(application, check),
+            can_edit=can_edit,
+            can_override=can_override,
             # Whether the override covers the newest check (the "Next step" line should use this
             # rather than ``a.override_at is not none``).
             overridden=services.override_covers(application, check),

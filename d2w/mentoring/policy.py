@@ -32,34 +32,66 @@ def can_manage_mentoring(actor: User) -> bool:
     return is_staff(actor)
 
 
+# What an actor may see of mentoring is one of these scopes. Lists and pages built once per scope
+# (statements made at import, with the actor's id as a bound parameter) use ``*_within`` with
+# ``bindparam("actor_id")``; ``visible_*`` use the same conditions with the actor's id.
+SCOPES = ("all", "mentor", "candidate", "none")
+
+
+def scope_of(actor: User) -> str:
+    """Staff see all; a mentor and a candidate see their own; anyone else nothing."""
+    if is_staff(actor):
+        return "all"
+    if is_mentor(actor):
+        return "mentor"
+    if is_candidate(actor):
+        return "candidate"
+    return "none"
+
+
+def _actor_id(actor: User, scope: str):
+    return actor.id if scope in ("mentor", "candidate") else None
+
+
+def mentor_users_within(scope: str, actor_id):
+    """The condition of ``visible_mentor_users`` besides the role (None: no condition)."""
+    if scope == "all":
+        return None
+    if scope == "mentor":
+        return User.id == actor_id
+    return false()
+
+
 def visible_mentor_users(actor: User) -> Select:
     """Mentor accounts whose profile the actor may open (staff: all; a mentor: themselves)."""
     stmt = select(User).where(User.role == "mentor")
-    if is_staff(actor):
-        return stmt
-    if is_mentor(actor):
-        return stmt.where(User.id == actor.id)
-    return stmt.where(false())
+    scope = scope_of(actor)
+    condition = mentor_users_within(scope, _actor_id(actor, scope))
+    return stmt if condition is None else stmt.where(condition)
 
 
 def can_edit_mentor_profile(actor: User, mentor_user: User) -> bool:
     return is_staff(actor) or (is_mentor(actor) and mentor_user.id == actor.id)
 
 
+def assignments_within(scope: str, actor_id):
+    """The condition of ``visible_assignments`` for a scope (None: no condition); ``actor_id``
+    is the actor's id or a bound parameter standing for it."""
+    if scope == "all":
+        return None
+    if scope == "mentor":
+        return MentorAssignment.mentor_id.in_(select(MentorProfile.id).where(MentorProfile.user_id == actor_id))
+    if scope == "candidate":
+        return MentorAssignment.profile_id.in_(select(CandidateProfile.id).where(CandidateProfile.user_id == actor_id))
+    return false()
+
+
 def visible_assignments(actor: User) -> Select:
     """Assignments the actor may open; anything else answers 404."""
     stmt = select(MentorAssignment)
-    if is_staff(actor):
-        return stmt
-    if is_mentor(actor):
-        return stmt.where(
-            MentorAssignment.mentor_id.in_(select(MentorProfile.id).where(MentorProfile.user_id == actor.id))
-        )
-    if is_candidate(actor):
-        return stmt.where(
-            MentorAssignment.profile_id.in_(select(CandidateProfile.id).where(CandidateProfile.user_id == actor.id))
-        )
-    return stmt.where(false())
+    scope = scope_of(actor)
+    condition = assignments_within(scope, _actor_id(actor, scope))
+    return stmt if condition is None else stmt.where(condition)
 
 
 def is_assigned_mentor(actor: User, assignment: MentorAssignment) -> bool:

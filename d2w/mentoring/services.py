@@ -71,6 +71,16 @@ def _text(value: str | None, limit: int, field_name: str, label: str) -> str | N
     return value or None
 
 
+def _by_scope(build) -> dict[str, Select]:
+    """A statement per scope of the mentoring policy (``policy.SCOPES``), built once: ``build``
+    gets the scope's condition (None: none) with the actor's id as ``bindparam("actor_id")``."""
+    return {scope: build(policy.assignments_within(scope, bindparam("actor_id"))) for scope in policy.SCOPES}
+
+
+def _where(stmt: Select, condition) -> Select:
+    return stmt if condition is None else stmt.where(condition)
+
+
 # ---------------------------------------------------------------------------------------------
 # Mentor profiles
 
@@ -130,9 +140,12 @@ def mentor_list_statement(actor: User) -> Select:
     """The mentor accounts the actor may see (``policy.visible_mentor_users``), by name, as rows
     of ``id``, ``name``, ``active`` and their profile's ``profile_id``, ``region``, ``capacity``
     and ``active_mentees`` (all None without a mentor profile)."""
+    return _mentor_list_columns(policy.visible_mentor_users(actor))
+
+
+def _mentor_list_columns(stmt: Select) -> Select:
     return (
-        policy.visible_mentor_users(actor)
-        .with_only_columns(
+        stmt.with_only_columns(
             User.id,
             User.name,
             User.active,
@@ -144,6 +157,21 @@ def mentor_list_statement(actor: User) -> Select:
         .outerjoin(MentorProfile, MentorProfile.user_id == User.id)
         .order_by(func.lower(User.name), User.id)
     )
+
+
+def _mentor_users_statement(scope: str) -> Select:
+    return _where(select(User).where(User.role == "mentor"), policy.mentor_users_within(scope, bindparam("actor_id")))
+
+
+# The list of mentors, built once per scope of the policy: the count (no join: a mentor has at
+# most one profile) and one page.
+_MENTOR_COUNT = {
+    scope: _mentor_users_statement(scope).with_only_columns(func.count(User.id)) for scope in policy.SCOPES
+}
+_MENTOR_PAGE = {
+    scope: _mentor_list_columns(_mentor_users_statement(scope)).limit(bindparam("limit")).offset(bindparam("offset"))
+    for scope in policy.SCOPES
+}
 
 
 def _skills_and_languages() -> Select:
@@ -174,6 +202,41 @@ def mentor_skills_and_languages(profile_ids: list[int]) -> dict[int, tuple[list[
         else:
             out[mentor_id][1].append(value)
     return out
+
+
+class MentorRow(NamedTuple):
+    """A mentor account as the list of mentors shows it (plain columns); the profile's fields are
+    None without a mentor profile. ``skills`` and ``languages`` are written out, comma separated."""
+
+    id: int
+    name: str
+    active: bool
+    profile_id: int | None
+    region: str | None
+    capacity: int | None
+    active_mentees: int | None
+    skills: str
+    languages: str
+
+    @property
+    def full(self) -> bool:
+        return self.profile_id is not None and self.active_mentees >= self.capacity
+
+
+def mentor_page(actor: User, page: int, per_page: int) -> Page:
+    """One page of ``mentor_list_statement`` as ``MentorRow``, with each profile's skill labels
+    and languages (three queries of columns, their statements built once)."""
+    params = {"actor_id": getattr(actor, "id", None)}
+    scope = policy.scope_of(actor)
+    total = read(_MENTOR_COUNT[scope], params).scalar() or 0
+    page = min(page, max(1, math.ceil(total / per_page)))
+    rows = read(_MENTOR_PAGE[scope], {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    extras = mentor_skills_and_languages([r.profile_id for r in rows if r.profile_id is not None])
+    items = []
+    for row in rows:
+        skills, languages = extras.get(row.profile_id, ((), ()))
+        items.append(MentorRow(*row, ", ".join(skills), ", ".join(languages)))
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,14 +579,10 @@ class PairView(NamedTuple):
 _PAIR_ALIASES = (aliased(MentorProfile), aliased(CandidateProfile), aliased(User), aliased(User))
 
 
-def pair_view(actor: User, assignment_id: int) -> PairView | None:
-    """The assignment if the actor may see it (``policy.visible_assignments``), else ``None``.
-    One query of columns."""
+def _pair_view_statement(condition) -> Select:
     mentor, candidate, mentor_user, candidate_user = _PAIR_ALIASES
-    row = read(
-        policy.visible_assignments(actor)
-        .where(MentorAssignment.id == assignment_id)
-        .with_only_columns(
+    return _where(
+        select(
             MentorAssignment.id,
             MentorAssignment.mentor_id,
             MentorAssignment.profile_id,
@@ -540,7 +599,19 @@ def pair_view(actor: User, assignment_id: int) -> PairView | None:
         .join(mentor, mentor.id == MentorAssignment.mentor_id)
         .join(mentor_user, mentor_user.id == mentor.user_id)
         .join(candidate, candidate.id == MentorAssignment.profile_id)
-        .join(candidate_user, candidate_user.id == candidate.user_id)
+        .join(candidate_user, candidate_user.id == candidate.user_id),
+        condition,
+    ).where(MentorAssignment.id == bindparam("assignment_id"))
+
+
+_PAIR_VIEW = _by_scope(_pair_view_statement)
+
+
+def pair_view(actor: User, assignment_id: int) -> PairView | None:
+    """The assignment if the actor may see it (``policy.visible_assignments``), else ``None``.
+    One query of columns (its statement built once per scope of the policy)."""
+    row = read(
+        _PAIR_VIEW[policy.scope_of(actor)], {"assignment_id": assignment_id, "actor_id": getattr(actor, "id", None)}
     ).first()
     if row is None:
         return None
@@ -558,6 +629,11 @@ class LogLine(NamedTuple):
 
     mode_label = MODE_LABEL
 
+    @property
+    def heading(self) -> str:
+        """The log's heading on its pair's page: date, how they met and for how long."""
+        return f"{self.met_on.strftime('%-d %B %Y')} · {MODE_LABELS[self.mode]} · {self.duration_minutes} minutes"
+
 
 class ActionLine(NamedTuple):
     """An action item as a pair's page shows it (plain columns; ``policy.can_complete_item``
@@ -573,6 +649,11 @@ class ActionLine(NamedTuple):
     owner_label = OWNER_LABEL
     is_done = IS_DONE
     is_overdue = item_is_overdue
+
+    @property
+    def owner_and_due(self) -> str:
+        """Whose it is and when it is due, as a pair's page writes it."""
+        return f"{OWNER_LABELS[self.owner]}, due {self.due_on.strftime('%-d %b %Y')}"
 
 
 class StaffNoteLine(NamedTuple):
@@ -738,22 +819,7 @@ def mentor_home(actor: User, today: date | None = None) -> list[MenteeLine]:
     and the number of overdue ones, and whether contact has lapsed (two queries of columns; the
     same figures as ``pair_rows``)."""
     today = today or utcnow().date()
-    _, candidate, _, candidate_user = _PAIR_ALIASES
-    pairs = read(
-        policy.visible_assignments(actor)
-        .with_only_columns(
-            MentorAssignment.id,
-            MentorAssignment.profile_id,
-            MentorAssignment.is_primary,
-            MentorAssignment.started_at,
-            candidate_user.name,
-            _latest_log_date(),
-        )
-        .join(candidate, candidate.id == MentorAssignment.profile_id)
-        .join(candidate_user, candidate_user.id == candidate.user_id)
-        .where(MentorAssignment.status == "active")
-        .order_by(func.lower(candidate_user.name), MentorAssignment.id)
-    ).all()
+    pairs = read(_MENTEES[policy.scope_of(actor)], {"actor_id": getattr(actor, "id", None)}).all()
     open_items: dict[int, list[ActionLine]] = defaultdict(list)
     if pairs:
         for row in read(_OPEN_ITEMS_OF, {"assignment_ids": [p[0] for p in pairs]}):
@@ -777,6 +843,30 @@ def mentor_home(actor: User, today: date | None = None) -> list[MenteeLine]:
     return lines
 
 
+def _mentees_statement(condition) -> Select:
+    _, candidate, _, candidate_user = _PAIR_ALIASES
+    return (
+        _where(
+            select(
+                MentorAssignment.id,
+                MentorAssignment.profile_id,
+                MentorAssignment.is_primary,
+                MentorAssignment.started_at,
+                candidate_user.name,
+                _latest_log_date(),
+            )
+            .join(candidate, candidate.id == MentorAssignment.profile_id)
+            .join(candidate_user, candidate_user.id == candidate.user_id),
+            condition,
+        )
+        .where(MentorAssignment.status == "active")
+        .order_by(func.lower(candidate_user.name), MentorAssignment.id)
+    )
+
+
+# The active pairs an actor may see, with the candidate's name and the last contact (built once
+# per scope of the policy).
+_MENTEES = _by_scope(_mentees_statement)
 # The open items of some assignments, by due date (built once).
 _OPEN_ITEMS_OF = (
     select(*_ACTION_LINE_COLUMNS, ActionItem.assignment_id)
@@ -833,34 +923,44 @@ def candidate_mentoring(actor: User) -> tuple[list[MentorLine], list[ItemLine]]:
     * the assignments the actor may see (a candidate: their own; active first, the primary
       first, newest first), each with its mentor's name and the date of its latest log;
     * the actor's own open action items across those of them that are active, by due date."""
-    visible = policy.visible_assignments(actor)
-    last = _latest_log_date()
-    rows = read(
-        visible.with_only_columns(
-            MentorAssignment.id,
-            User.name,
-            MentorAssignment.is_primary,
-            MentorAssignment.status,
-            MentorAssignment.ended_at,
-            last,
-        )
-        .join(MentorProfile, MentorProfile.id == MentorAssignment.mentor_id)
-        .join(User, User.id == MentorProfile.user_id)
-        .order_by(MentorAssignment.status, MentorAssignment.is_primary.desc(), MentorAssignment.started_at.desc())
-    )
+    params = {"actor_id": getattr(actor, "id", None)}
+    scope = policy.scope_of(actor)
+    rows = read(_CANDIDATE_LINES[scope], params)
     lines = [MentorLine(*row) for row in rows]
-    items = read(
-        select(ActionItem.id, ActionItem.description, ActionItem.due_on)
-        .where(
-            ActionItem.assignment_id.in_(
-                visible.where(MentorAssignment.status == "active").with_only_columns(MentorAssignment.id)
-            ),
-            ActionItem.owner == "candidate",
-            ActionItem.done_at.is_(None),
+    items = read(_CANDIDATE_ITEMS[scope], params)
+    return lines, [ItemLine(*row) for row in items]
+
+
+def _candidate_lines_statement(condition) -> Select:
+    return (
+        _where(
+            select(
+                MentorAssignment.id,
+                User.name,
+                MentorAssignment.is_primary,
+                MentorAssignment.status,
+                MentorAssignment.ended_at,
+                _latest_log_date(),
+            )
+            .join(MentorProfile, MentorProfile.id == MentorAssignment.mentor_id)
+            .join(User, User.id == MentorProfile.user_id),
+            condition,
         )
+    ).order_by(MentorAssignment.status, MentorAssignment.is_primary.desc(), MentorAssignment.started_at.desc())
+
+
+def _candidate_items_statement(condition) -> Select:
+    active = _where(select(MentorAssignment.id), condition).where(MentorAssignment.status == "active")
+    return (
+        select(ActionItem.id, ActionItem.description, ActionItem.due_on)
+        .where(ActionItem.assignment_id.in_(active), ActionItem.owner == "candidate", ActionItem.done_at.is_(None))
         .order_by(ActionItem.due_on, ActionItem.id)
     )
-    return lines, [ItemLine(*row) for row in items]
+
+
+# The candidate's mentoring page, built once per scope of the policy.
+_CANDIDATE_LINES = _by_scope(_candidate_lines_statement)
+_CANDIDATE_ITEMS = _by_scope(_candidate_items_statement)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ home and logs, the candidate's mentoring page, and the health page."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from markupsafe import Markup
+from sqlalchemy import select
 
 from d2w.auth.forms import ActionForm
 from d2w.auth.models import User
@@ -15,7 +16,7 @@ from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
-from d2w.core.pagination import paginate, parse_page
+from d2w.core.pagination import parse_page
 from d2w.mentoring import policy, services
 from d2w.mentoring.forms import AssignForm, EndForm, FocusForm, LogForm, MentorProfileForm, StaffNoteForm
 from d2w.mentoring.models import OWNER_LABELS, ActionItem, MentorAssignment, MentoringLog, MentorProfile
@@ -93,18 +94,8 @@ def home():
 @bp.route("/mentors")
 @roles("staff")
 def mentors():
-    actor = acting_user()
-    # The count needs no join: a mentor has at most one profile.
-    total = db.session.scalar(policy.visible_mentor_users(actor).with_only_columns(func.count(User.id))) or 0
-    page = paginate(
-        services.mentor_list_statement(actor),
-        parse_page(request.args.get("page")),
-        current_app.config["PAGE_SIZE"],
-        scalars=False,
-        total=total,
-    )
-    extras = services.mentor_skills_and_languages([r.profile_id for r in page.items if r.profile_id is not None])
-    return render_template("mentoring/mentors.html", page=page, extras=extras)
+    page = services.mentor_page(acting_user(), parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_template("mentoring/mentors.html", page=page)
 
 
 @bp.route("/mentors/<int:user_id>/edit", methods=["GET", "POST"])
@@ -233,23 +224,40 @@ def end(assignment_id: int):
 # A pair's page and its logs
 
 
+def _note_form_html(form: StaffNoteForm, log_id: int) -> str:
+    return render_template("mentoring/_staff_note_form.html", nf=form, log_id=log_id)
+
+
+def _note_forms_html(logs: list[services.LogView], note_forms: dict) -> dict[int, Markup]:
+    """The staff note form under each log. A blank one is the same for every log but for the
+    log's id: rendered once for NOTE_FORM_MARKER and copied with each id (a form sent back with
+    errors is rendered as itself)."""
+    if not logs:
+        return {}
+    marker = str(NOTE_FORM_MARKER)
+    blank = _note_form_html(_staff_note_form(NOTE_FORM_MARKER), NOTE_FORM_MARKER)
+    out = {}
+    for v in logs:
+        form = note_forms.get(v.log.id)
+        html = _note_form_html(form, v.log.id) if form is not None else blank.replace(marker, str(v.log.id))
+        out[v.log.id] = Markup(html)  # noqa: S704 - rendered by a template (autoescaped)
+    return out
+
+
 def _render_assignment(a: MentorAssignment | services.PairView, *, note_forms=None, status: int = 200):
     actor = acting_user()
     logs = services.log_views(actor, a)
-    # Staff get a note form under each log. A blank one is the same for every log but for the
-    # log's id: rendered once for NOTE_FORM_MARKER and copied with each id (a form sent back
-    # with errors is rendered as itself).
-    blank_note_form = _staff_note_form(NOTE_FORM_MARKER) if policy.can_add_staff_note(actor) else None
     return render_template(
         "mentoring/assignment.html",
         a=a,
         logs=logs,
-        note_forms=note_forms or {},
-        blank_note_form=blank_note_form,
-        note_form_marker=str(NOTE_FORM_MARKER),
+        # staff get a note form under each log
+        note_html=_note_forms_html(logs, note_forms or {}) if policy.can_add_staff_note(actor) else {},
+        # the action items the reader may mark as done (the policy asked once per item, here)
+        completable={item.id for v in logs for item in v.actions if policy.can_complete_item(actor, a, item)},
         today=utcnow().date(),
-        end_form=EndForm(),
-        action_form=ActionForm(),
+        # the form only staff see, under an active assignment
+        end_form=EndForm() if policy.can_manage_mentoring(actor) and a.is_active else None,
         is_mentor=policy.is_assigned_mentor(actor, a),
         is_mentee=policy.is_mentee(actor, a),
     ), status
@@ -373,7 +381,6 @@ def mine():
         assignments=assignments,
         items=items,
         today=utcnow().date(),
-        action_form=ActionForm(),
     )
 
 

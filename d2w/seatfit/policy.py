@@ -29,15 +29,34 @@ def can_use_seatfit(actor: User) -> bool:
     return bool(actor and actor.is_authenticated and (is_staff(actor) or actor.role == "candidate"))
 
 
-def visible_checks(actor: User) -> Select:
-    stmt = select(SeatFitCheck)
+def scope_of(actor: User) -> str:
+    """Which rule of ``visible_checks`` applies: staff see "all", a candidate their "own", anyone
+    else "none"."""
     if is_staff(actor):
+        return "all"
+    if actor and actor.is_authenticated and actor.role == "candidate":
+        return "own"
+    return "none"
+
+
+SCOPES = ("all", "own", "none")
+
+
+def checks_within(scope: str, stmt: Select, actor_id) -> Select:
+    """``visible_checks``'s rule for a scope, applied to a statement over checks; ``actor_id`` is
+    the actor's id or a bound parameter standing for it (statements built once per scope)."""
+    if scope == "all":
         return stmt
-    if actor.role == "candidate":
+    if scope == "own":
         return stmt.join(CandidateProfile, CandidateProfile.id == SeatFitCheck.profile_id).where(
-            CandidateProfile.user_id == actor.id
+            CandidateProfile.user_id == actor_id
         )
     return stmt.where(false())
+
+
+def visible_checks(actor: User) -> Select:
+    scope = scope_of(actor)
+    return checks_within(scope, select(SeatFitCheck), actor.id if scope == "own" else None)
 
 
 def can_view_check(actor: User, check: SeatFitCheck, profile: CandidateProfile) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import NamedTuple
@@ -21,7 +22,7 @@ from d2w.core.db import read
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
-from d2w.core.pagination import Page, paginate, parse_id, parse_page
+from d2w.core.pagination import Page, parse_id, parse_page
 from d2w.seatfit import engine, policy, services
 from d2w.seatfit.forms import STANCE_CHOICES, CheckForm
 from d2w.seatfit.models import SeatFitCheck, SeatFitFactor
@@ -87,27 +88,45 @@ _LIST_COLUMNS = (
 )
 
 
+def _list_statements(scope: str, of_profile: bool):
+    stmt = policy.checks_within(scope, select(SeatFitCheck), bindparam("actor_id"))
+    if of_profile:
+        stmt = stmt.where(SeatFitCheck.profile_id == bindparam("profile_id"))
+    rows = (
+        stmt.with_only_columns(*_LIST_COLUMNS)
+        .join(Seat, Seat.id == SeatFitCheck.seat_id)
+        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return stmt.with_only_columns(func.count(SeatFitCheck.id)), rows
+
+
+# The list of checks (its count and one page), built once per scope of ``policy.visible_checks``
+# and whether it is one candidate's.
+_LISTS = {
+    (scope, of_profile): _list_statements(scope, of_profile) for scope in policy.SCOPES for of_profile in (False, True)
+}
+
+
 @bp.route("/")
 @roles("staff", "candidate")
 def mine():
     """A candidate's checks, or (staff) one candidate's checks, or every recent check."""
     actor = acting_user()
     profile = None
-    stmt = policy.visible_checks(actor)
+    params = {"actor_id": actor.id}
     if actor.role == "candidate" or request.args.get("profile"):
         profile = _profile_for(actor, request.args.get("profile"))
-        stmt = stmt.where(SeatFitCheck.profile_id == profile.id)
+        params["profile_id"] = profile.id
     # Rows of the columns the list shows (no check objects, no factors); the count is of the
-    # visible checks alone.
-    total = db.session.scalar(stmt.with_only_columns(func.count(SeatFitCheck.id))) or 0
-    stmt = (
-        stmt.with_only_columns(*_LIST_COLUMNS)
-        .join(Seat, Seat.id == SeatFitCheck.seat_id)
-        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
-    )
-    page = paginate(
-        stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False, total=total
-    )
+    # visible checks alone. The statements are built once (per scope and whether of one candidate).
+    count, rows = _LISTS[policy.scope_of(actor), profile is not None]
+    total = read(count, params).scalar() or 0
+    per_page = current_app.config["PAGE_SIZE"]
+    number = min(parse_page(request.args.get("page")), max(1, math.ceil(total / per_page)))
+    items = read(rows, {**params, "limit": per_page, "offset": (number - 1) * per_page}).all()
+    page = Page(items=items, page=number, per_page=per_page, total=total)
     names = {}
     if profile is None and page.items:
         ids = {c.profile_id for c in page.items}
@@ -233,19 +252,29 @@ _FACTORS = (
 )
 
 
-def _get_check(check_id: int) -> tuple[CheckRow, ProfileRow, str]:
-    """A check the actor may see, its candidate and the candidate's declared vote (one query of
-    columns); 404 otherwise."""
-    actor = acting_user()
-    visible = policy.visible_checks(actor).where(SeatFitCheck.id == check_id).with_only_columns(SeatFitCheck.id)
-    row = read(
+def _check_statement(scope: str):
+    visible = policy.checks_within(scope, select(SeatFitCheck.id), bindparam("actor_id")).where(
+        SeatFitCheck.id == bindparam("check_id")
+    )
+    return (
         select(*_CHECK_COLUMNS, services.declared_stance_sql(CandidateProfile.id))
         .join(Seat, Seat.id == SeatFitCheck.seat_id)
         .join(_run_by, _run_by.id == SeatFitCheck.run_by_id)
         .join(CandidateProfile, CandidateProfile.id == SeatFitCheck.profile_id)
         .join(_candidate, _candidate.id == CandidateProfile.user_id)
-        .where(SeatFitCheck.id == check_id, SeatFitCheck.id.in_(visible))
-    ).first()
+        .where(SeatFitCheck.id == bindparam("check_id"), SeatFitCheck.id.in_(visible))
+    )
+
+
+# A check's page, built once per scope of ``policy.visible_checks``.
+_CHECK = {scope: _check_statement(scope) for scope in policy.SCOPES}
+
+
+def _get_check(check_id: int) -> tuple[CheckRow, ProfileRow, str]:
+    """A check the actor may see, its candidate and the candidate's declared vote (one query of
+    columns); 404 otherwise."""
+    actor = acting_user()
+    row = read(_CHECK[policy.scope_of(actor)], {"check_id": check_id, "actor_id": actor.id}).first()
     if row is None:
         abort(404)
     check, profile, declared = CheckRow(*row[:16]), ProfileRow(*row[16:19]), row[19]
