@@ -41,7 +41,7 @@ class ProgrammeSession(db.Model):
     title: Mapped[str] = mapped_column(String(160))
     skill_area: Mapped[str] = mapped_column(String(30))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     place: Mapped[str | None] = mapped_column(String(255))
     online_url: Mapped[str | None] = mapped_column(String(500))
     facilitator: Mapped[str | None] = mapped_column(String(120))
