@@ -228,9 +228,12 @@ def one_query_reference(rows: list[dict]) -> float | None:
     return max(runs) if runs else None
 
 
-def assess(row: dict, one_query_rps: float | None) -> dict:
-    """Add the ratio to the one-query baseline and whether the page meets issue #8's targets."""
+def assess(row: dict, one_query_rps: float | None, one_query_instr: float | None = None) -> dict:
+    """Add the ratios to the one-query baseline (throughput under load and, where counted,
+    instructions in process) and whether the page meets issue #8's targets."""
     out = dict(row)
+    if one_query_instr and row.get("instructions_m"):
+        out["instr_ratio"] = round(one_query_instr / row["instructions_m"], 3)
     rps = row.get("rps")
     if rps is None:
         return out
@@ -262,6 +265,8 @@ def format_table(rows: list[dict]) -> str:
         "queries",
         "1 req ms",
         "sql ms",
+        "M instr",
+        "× 1-query",
         "note",
     )
     body = []
@@ -284,11 +289,13 @@ def format_table(rows: list[dict]) -> str:
                 _cell(r.get("queries")),
                 _cell(r.get("request_ms"), 1),
                 _cell(r.get("sql_ms"), 1),
+                _cell(r.get("instructions_m"), 2),
+                _cell(r.get("instr_ratio"), 2),
                 note,
             )
         )
     widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
-    numeric = {1, 2, 3, 4, 5, 6, 7, 8, 9}
+    numeric = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
 
     def line(cells):
         parts = [c.rjust(widths[i]) if i in numeric else c.ljust(widths[i]) for i, c in enumerate(cells)]
@@ -328,6 +335,13 @@ def build_report(meta: dict, rows: list[dict], timings: dict, memory: dict, unco
             "pages_skipped": sum(1 for r in rows if r.get("rps") is None and not r["key"].startswith("baseline:")),
             "pages_over_p95": sorted(r["key"] for r in measured if r.get("meets_p95") is False),
             "pages_under_ratio": sorted(r["key"] for r in measured if r.get("meets_ratio") is False),
+            "list_detail_pages_under_ratio_in_instructions": sorted(
+                r["key"]
+                for r in rows
+                if r.get("kind") in ("list", "detail")
+                and r.get("instr_ratio") is not None
+                and r["instr_ratio"] < TARGET_RATIO
+            ),
         },
         "uncovered_get_endpoints": uncovered,
     }
@@ -439,6 +453,71 @@ COUNTED_TABLES = (
     "seats",
     "audit_events",
 )
+
+
+class InstructionCounter:
+    """User-space instructions this thread retires (a Linux perf counter), for in-process figures
+    that hold still: on a shared machine a page's CPU time moved by a third from run to run while
+    its instruction count moved by under 1%. ``available`` is False where the kernel or machine
+    offers no counter (then no instruction figures are reported)."""
+
+    _SYSCALL = {"x86_64": 298, "aarch64": 241}  # perf_event_open
+
+    def __init__(self) -> None:
+        self.fd = None
+        number = self._SYSCALL.get(platform.machine())
+        if number is None or sys.platform != "linux":
+            return
+        import ctypes
+
+        class Attr(ctypes.Structure):  # struct perf_event_attr, as far as PERF_ATTR_SIZE_VER5
+            _fields_ = [
+                ("type", ctypes.c_uint32),
+                ("size", ctypes.c_uint32),
+                ("config", ctypes.c_uint64),
+                ("sample_period", ctypes.c_uint64),
+                ("sample_type", ctypes.c_uint64),
+                ("read_format", ctypes.c_uint64),
+                ("flags", ctypes.c_uint64),
+                ("wakeup_events", ctypes.c_uint32),
+                ("bp_type", ctypes.c_uint32),
+                ("config1", ctypes.c_uint64),
+                ("config2", ctypes.c_uint64),
+                ("branch_sample_type", ctypes.c_uint64),
+                ("sample_regs_user", ctypes.c_uint64),
+                ("sample_stack_user", ctypes.c_uint32),
+                ("clockid", ctypes.c_int32),
+                ("sample_regs_intr", ctypes.c_uint64),
+                ("aux_watermark", ctypes.c_uint32),
+                ("sample_max_stack", ctypes.c_uint16),
+                ("reserved", ctypes.c_uint16),
+            ]
+
+        attr = Attr(type=0, size=ctypes.sizeof(Attr), config=1)  # PERF_TYPE_HARDWARE, INSTRUCTIONS
+        attr.flags = (1 << 5) | (1 << 6)  # exclude_kernel, exclude_hv
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.syscall(number, ctypes.byref(attr), 0, -1, -1, 0)  # this thread, any CPU
+        self.fd = fd if fd >= 0 else None
+
+    @property
+    def available(self) -> bool:
+        return self.fd is not None
+
+    def read(self) -> int:
+        return int.from_bytes(os.read(self.fd, 8), "little")
+
+    def per_call(self, fn: Callable[[], object], calls: int = 10, batches: int = 3) -> float | None:
+        """Millions of instructions per call of ``fn``: the least of ``batches`` batches."""
+        if not self.available:
+            return None
+        best = None
+        for _ in range(batches):
+            before = self.read()
+            for _ in range(calls):
+                fn()
+            each = (self.read() - before) / calls
+            best = each if best is None else min(best, each)
+        return round(best / 1e6, 2)
 
 
 class SqlProbe:
@@ -553,6 +632,7 @@ def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, 
             s.permanent = True
         clients[role] = client
 
+    counter = InstructionCounter()
     probe = SqlProbe()
     sa.event.listen(engine, "before_cursor_execute", probe.before)
     sa.event.listen(engine, "after_cursor_execute", probe.after)
@@ -573,6 +653,8 @@ def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, 
             out["status"][r.page.key] = response.status_code
             out["bytes"][r.page.key] = len(response.data)
             out["profile"][r.page.key] = {"request_ms": round(total_ms, 1), **sql}
+            if counter.available:  # outside the SQL probe's counting, after the timed runs
+                out["profile"][r.page.key]["instructions_m"] = counter.per_call(lambda c=client, p=r.path: c.get(p))
             if profile[1] and (profile[0] is None or re.search(profile[0], r.page.key)):
                 profile_page(client, r, profile[1])
         for key, path in BASELINES:
@@ -581,6 +663,8 @@ def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, 
             probe.reset()
             anon.get(path)
             out["queries"][key] = probe.snapshot()["queries"]
+            if counter.available:
+                out["profile"][key] = {"instructions_m": counter.per_call(lambda c=anon, p=path: c.get(p))}
     finally:
         sa.event.remove(engine, "before_cursor_execute", probe.before)
         sa.event.remove(engine, "after_cursor_execute", probe.after)
@@ -944,7 +1028,8 @@ def run(args: argparse.Namespace) -> dict:
             rows.append(row)
     else:
         rows, memory = drive(args, url, kind, measured, resolved, log)
-    rows = [assess(r, one_query_reference(rows)) for r in rows]
+    instr_ref = measured["profile"].get("baseline: one query", {}).get("instructions_m")
+    rows = [assess(r, one_query_reference(rows), instr_ref) for r in rows]
     meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["total_s"] = round(time.monotonic() - started, 1)
     report = build_report(meta, rows, measured["timings"], memory, measured["uncovered"])
@@ -957,7 +1042,11 @@ def run(args: argparse.Namespace) -> dict:
         f"wrk {args.connections} connections, {args.duration}s per page)"
     )
     print(format_table(rows))
-    print("(req/s and latencies: gunicorn + wrk; queries, 1 req ms and sql ms: one request in process, median of 3)")
+    print(
+        "(req/s and latencies: gunicorn + wrk; queries, 1 req ms and sql ms: one request in process, median of 3;"
+        " M instr: millions of user-space instructions per request in process, the least of three batches of 10,"
+        " and its ratio to the one-query baseline's)"
+    )
     print()
     print("Timed operations (in process):")
     print(format_timings(measured["timings"]))

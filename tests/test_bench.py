@@ -253,6 +253,30 @@ def test_assess_compares_with_the_one_query_baseline():
     assert "ratio" not in skipped
 
 
+def test_assess_compares_instructions_in_process_with_the_baselines():
+    row = {"key": "staff: user detail", "kind": "detail", "instructions_m": 9.0}
+    assert bench.assess(row, None, 3.6)["instr_ratio"] == 0.4
+    assert "instr_ratio" not in bench.assess(row, None, None)  # not counted on this machine
+    rows = [
+        bench.assess(r, None, 3.6)
+        for r in (row, {"key": "staff: candidate list", "kind": "list", "instructions_m": 24.0})
+    ]
+    report = bench.build_report({"database": "sqlite"}, rows, {}, {"worker_peak_mib": None}, [])
+    assert report["summary"]["list_detail_pages_under_ratio_in_instructions"] == ["staff: candidate list"]
+    assert "9.00" in bench.format_table(rows) and "0.40" in bench.format_table(rows)
+
+
+def test_the_instruction_counter_counts_work_where_the_machine_allows():
+    counter = bench.InstructionCounter()
+    if not counter.available:  # no perf counters here: no instruction figures, nothing to count
+        assert counter.per_call(lambda: None) is None
+        return
+    small = counter.per_call(lambda: sum(range(1_000)))
+    large = counter.per_call(lambda: sum(range(100_000)))
+    assert 0 < small < large
+    assert 20 < large / small < 500  # about a hundred times the work
+
+
 def _rows():
     rows = [
         {"key": "baseline: constant", "kind": "baseline", "status": 200, "rps": 2000.0, "p50_ms": 0.5, "p95_ms": 1.0, "p99_ms": 2.0, "queries": 0},
@@ -295,6 +319,7 @@ def test_report_json_shape():
         "pages_skipped": 1,
         "pages_over_p95": ["staff: candidate list"],
         "pages_under_ratio": ["staff: candidate list"],
+        "list_detail_pages_under_ratio_in_instructions": [],
     }
     assert report["timings"]["rank_650_seats"]["median_ms"] == 11.0
     assert report["targets"]["rank_ms"] == 20.0
