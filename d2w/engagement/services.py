@@ -13,6 +13,7 @@ Counts, progress and totals use verified milestones only, computed with SQL aggr
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -21,7 +22,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, bindparam, delete, func, select
+from sqlalchemy import Integer, Select, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,7 +31,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import read, utcnow
+from d2w.core.db import built_once, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -721,6 +722,14 @@ def cohort_totals(cohort_ids: Iterable[int]) -> dict[int, Totals]:
     return out
 
 
+_PROGRESS_COHORTS = select(Cohort.id, Cohort.name).order_by(Cohort.intake_start.desc(), func.lower(Cohort.name))
+
+
+def progress_cohorts() -> list:
+    """Every cohort's id and name, the latest intake first (the rows of the progress page)."""
+    return read(_PROGRESS_COHORTS).all()
+
+
 def programme_totals() -> Totals:
     """Verified milestones, people reached and volunteers recruited across the programme."""
     n, people, volunteers = read(select(*_totals_columns()).where(Milestone.status == "verified")).one()
@@ -861,32 +870,46 @@ def own_milestones(profile_id: int, total: int, sort: Sort, number: int, per_pag
     return _page_of(stmt, number, per_page, total, MilestoneRow)
 
 
+def _build_review_page(status: str, by_type: bool, sort: Sort):
+    def build(shape) -> tuple[Select, Select]:
+        visible = policy.visible_milestones(shape)
+        if status != "all":
+            visible = visible.where(Milestone.status == bindparam("status"))
+        if by_type:
+            visible = visible.where(Milestone.type_id == bindparam("type_id"))
+        count = visible.with_only_columns(func.count()).select_from(Milestone)
+        page = (
+            visible.with_only_columns(
+                Milestone.id,
+                MilestoneType.name,
+                Milestone.place,
+                Milestone.occurred_on,
+                Milestone.status,
+                Milestone.created_at,
+                User.name,
+            )
+            .select_from(Milestone)
+            .join(MilestoneType, MilestoneType.id == Milestone.type_id)
+            .join(CandidateProfile, CandidateProfile.id == Milestone.profile_id)
+            .join(User, User.id == CandidateProfile.user_id)
+        )
+        page = apply_sort(page, sort, REVIEW_SORTS, Milestone.id)
+        return count, page.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+
+    return build
+
+
 def review_page(actor: User, status: str, type_id: int | None, sort: Sort, number: int, per_page: int) -> Page:
     """A page of the milestones the actor may review, of one status (or "all") and type: two
-    queries. The count needs no joins: every milestone has exactly one type and candidate."""
-    visible = policy.visible_milestones(actor)
-    if status != "all":
-        visible = visible.where(Milestone.status == status)
-    if type_id is not None:
-        visible = visible.where(Milestone.type_id == type_id)
-    total = db.session.scalar(visible.with_only_columns(func.count()).select_from(Milestone)) or 0
-    stmt = (
-        visible.with_only_columns(
-            Milestone.id,
-            MilestoneType.name,
-            Milestone.place,
-            Milestone.occurred_on,
-            Milestone.status,
-            Milestone.created_at,
-            User.name,
-        )
-        .select_from(Milestone)
-        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
-        .join(CandidateProfile, CandidateProfile.id == Milestone.profile_id)
-        .join(User, User.id == CandidateProfile.user_id)
-    )
-    stmt = apply_sort(stmt, sort, REVIEW_SORTS, Milestone.id)
-    return _page_of(stmt, number, per_page, total, MilestoneRow)
+    queries. The count needs no joins: every milestone has exactly one type and candidate. The
+    statements are built once per kind of user and shape of filter (``built_once``)."""
+    shape = ("engagement.review_page", status == "all", type_id is not None, sort.key, sort.descending)
+    (count, rows), params = built_once(shape, actor, _build_review_page(status, type_id is not None, sort))
+    params.update(status=status, type_id=type_id)
+    total = read(count, params).scalar() or 0
+    number = min(number, max(1, math.ceil(total / per_page)))
+    items = read(rows, {**params, "limit": per_page, "offset": (number - 1) * per_page}).all()
+    return Page(items=[MilestoneRow(*r) for r in items], page=number, per_page=per_page, total=total)
 
 
 def type_options() -> list[tuple[int, str]]:

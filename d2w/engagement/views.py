@@ -7,7 +7,6 @@ import io
 from types import SimpleNamespace
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy import func, select
 from sqlalchemy.orm import defaultload
 
 from d2w.candidates.models import CandidateProfile
@@ -19,7 +18,7 @@ from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
 from d2w.core.pagination import parse_page, parse_sort
-from d2w.engagement import policy, services, uploads
+from d2w.engagement import policy, rendering, services, uploads
 from d2w.engagement.forms import MilestoneForm, ReviewFilterForm, ReviewForm, TargetsForm, TypeForm
 from d2w.engagement.models import STATUS_LABELS, Milestone, MilestoneType
 
@@ -28,7 +27,7 @@ bp = Blueprint("engagement", __name__, url_prefix="/milestones")
 
 @bp.context_processor
 def _engagement_templates():
-    return {"engagement_policy": policy, "status_labels": STATUS_LABELS}
+    return {"engagement_policy": policy, "status_labels": STATUS_LABELS, "progress_rows": rendering.progress_rows}
 
 
 # Pages of one milestone show its candidate's name, never their languages.
@@ -468,8 +467,8 @@ def cohort_progress(cohort_id: int):
 @bp.route("/progress")
 @roles("staff")
 def progress():
-    cohorts = list(db.session.scalars(select(Cohort).order_by(Cohort.intake_start.desc(), func.lower(Cohort.name))))
-    ids = tuple(c.id for c in cohorts)
+    cohorts = services.progress_cohorts()
+    ids = tuple(cohort_id for cohort_id, _ in cohorts)
     # Totals over every verified milestone: may be a minute old (AGGREGATE_CACHE_SECONDS).
     totals = cache.aggregate(("engagement.cohort_totals", ids), lambda: services.cohort_totals(ids))
     return render_template(

@@ -23,7 +23,20 @@ from datetime import date, datetime, time
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, exists, func, literal_column, select, union, union_all, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,10 +45,10 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.cohorts.services import roster
-from d2w.core.db import read, utcnow
+from d2w.core.db import built_once, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
-from d2w.core.pagination import Page, Sort, apply_sort, paginate
+from d2w.core.pagination import Page, Sort, apply_sort
 from d2w.programme import policy, rules
 from d2w.programme.models import IS_CANCELLED, SKILL_LABEL, Attendance, ProgrammeSession
 from d2w.programme.skills import ATTENDANCE_LABELS, ATTENDED, SKILL_LABELS
@@ -668,17 +681,45 @@ _SESSION_VIEW_COLUMNS = (
 )
 
 
-def session_view(actor: User, session_id: int) -> SessionView | None:
-    """The session if the actor may see it (``policy.visible_sessions``), else None: one query of
-    the columns its pages show."""
-    row = read(
-        policy.visible_sessions(actor)
+def _build_session_view(shape) -> Select:
+    """A session's page (``policy.visible_sessions``) for every user of one kind; a candidate's
+    adds their own mark (``mark_of``), so that their page is one query."""
+    stmt = (
+        policy.visible_sessions(shape)
         .with_only_columns(*_SESSION_VIEW_COLUMNS)
         .select_from(ProgrammeSession)
         .join(Cohort, Cohort.id == ProgrammeSession.cohort_id)
-        .where(ProgrammeSession.id == session_id)
-    ).first()
-    return SessionView(*row) if row else None
+        .where(ProgrammeSession.id == bindparam("session_id"))
+    )
+    if not policy.can_view_roster(shape):
+        stmt = stmt.add_columns(
+            select(Attendance.status)
+            .where(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == _OWN_PROFILE_ID)
+            .scalar_subquery()
+        )
+    return stmt
+
+
+def _session_view_row(actor: User, session_id: int):
+    stmt, params = built_once(("programme.session_view",), actor, _build_session_view)
+    return read(stmt, {**params, "session_id": session_id}).first()
+
+
+def session_view(actor: User, session_id: int) -> SessionView | None:
+    """The session if the actor may see it (``policy.visible_sessions``), else None: one query of
+    the columns its pages show."""
+    row = _session_view_row(actor, session_id)
+    return SessionView(*row[: len(_SESSION_VIEW_COLUMNS)]) if row else None
+
+
+def own_session_view(actor: User, session_id: int) -> tuple[SessionView, str | None] | None:
+    """A session as a candidate sees it (``session_view``) with their own mark (``mark_of``), in
+    one query; None if they may not see it."""
+    row = _session_view_row(actor, session_id)
+    if row is None:
+        return None
+    n = len(_SESSION_VIEW_COLUMNS)
+    return SessionView(*row[:n]), (row[n] if len(row) > n else mark_of(actor, SessionView(*row[:n])))
 
 
 _SESSION_COLUMNS = (
@@ -692,6 +733,29 @@ _SESSION_COLUMNS = (
     ProgrammeSession.cancelled_at,
 )
 _LISTED_COLUMNS = (*_SESSION_COLUMNS, Cohort.name)
+
+
+def _build_session_page(when: str, by_cohort: bool, by_skill: bool, sort: Sort):
+    def build(shape) -> tuple[Select, Select]:
+        stmt = policy.visible_sessions(shape)
+        if by_cohort:
+            stmt = stmt.where(ProgrammeSession.cohort_id == bindparam("cohort_id"))
+        if by_skill:
+            stmt = stmt.where(ProgrammeSession.skill_area == bindparam("skill"))
+        if when == "upcoming":
+            stmt = stmt.where(ProgrammeSession.ends_at > bindparam("now"))
+        elif when == "past":
+            stmt = stmt.where(ProgrammeSession.ends_at <= bindparam("now"))
+        count = stmt.with_only_columns(func.count()).select_from(ProgrammeSession)
+        page = apply_sort(
+            stmt.with_only_columns(*_LISTED_COLUMNS).join(Cohort, Cohort.id == ProgrammeSession.cohort_id),
+            sort,
+            SESSION_SORTS,
+            ProgrammeSession.id,
+        )
+        return count, page.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+
+    return build
 
 
 def session_page(
@@ -709,25 +773,20 @@ def session_page(
     one cohort and skill area if given, as ``SessionRow`` of a ``ListedSession`` and its marks.
     Three queries: the count needs no join (every session has its cohort); the page is one query
     of the columns shown, with the cohort's name through the join it sorts by; then the marks of
-    the page's sessions (``session_summaries``)."""
-    now = now or utcnow()
-    stmt = policy.visible_sessions(actor)
-    if cohort_id is not None:
-        stmt = stmt.where(ProgrammeSession.cohort_id == cohort_id)
-    if skill:
-        stmt = stmt.where(ProgrammeSession.skill_area == skill)
-    if when == "upcoming":
-        stmt = stmt.where(ProgrammeSession.ends_at > now)
-    elif when == "past":
-        stmt = stmt.where(ProgrammeSession.ends_at <= now)
-    total = db.session.scalar(stmt.with_only_columns(func.count()).select_from(ProgrammeSession)) or 0
-    stmt = stmt.with_only_columns(*_LISTED_COLUMNS).join(Cohort, Cohort.id == ProgrammeSession.cohort_id)
-    result = paginate(
-        apply_sort(stmt, sort, SESSION_SORTS, ProgrammeSession.id), page, per_page, scalars=False, total=total
+    the page's sessions (``session_summaries``). The statements are built once per kind of user
+    and shape of filter (``built_once``)."""
+    when = when if when in ("upcoming", "past") else "all"
+    shape = ("programme.session_page", when, cohort_id is not None, bool(skill), sort.key, sort.descending)
+    (count, rows), params = built_once(
+        shape, actor, _build_session_page(when, cohort_id is not None, bool(skill), sort)
     )
-    summaries = session_summaries(row[0] for row in result.items)
-    result.items = [SessionRow(ListedSession(*row), summaries[row[0]]) for row in result.items]
-    return result
+    params.update(now=now or utcnow(), cohort_id=cohort_id, skill=skill)
+    total = read(count, params).scalar() or 0
+    page = min(page, max(1, math.ceil(total / per_page)))
+    items = read(rows, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
+    summaries = session_summaries(row[0] for row in items)
+    items = [SessionRow(ListedSession(*row), summaries[row[0]]) for row in items]
+    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 def sessions_for_cohort(cohort_id: int) -> list[SessionRow]:
@@ -865,12 +924,20 @@ def own_mark(profile: CandidateProfile, s: ProgrammeSession) -> str | None:
     )
 
 
+# The acting user's own candidate profile (bound parameter ``actor_id``: their user id).
+_OWN_PROFILE_ID = (
+    select(CandidateProfile.id)
+    .where(CandidateProfile.user_id == bindparam("actor_id", type_=Integer))
+    .scalar_subquery()
+)
+_MARK_OF = select(Attendance.status).where(
+    Attendance.session_id == bindparam("session_id"), Attendance.profile_id == _OWN_PROFILE_ID
+)
+
+
 def mark_of(actor: User, s: ProgrammeSession) -> str | None:
     """The acting candidate's own mark for a session (one query, without loading their profile)."""
-    profile_id = select(CandidateProfile.id).where(CandidateProfile.user_id == actor.id).scalar_subquery()
-    return db.session.scalar(
-        select(Attendance.status).where(Attendance.session_id == s.id, Attendance.profile_id == profile_id)
-    )
+    return read(_MARK_OF, {"actor_id": actor.id, "session_id": s.id}).scalar()
 
 
 def feed_sessions(profile: CandidateProfile) -> list[ProgrammeSession]:

@@ -19,12 +19,14 @@ from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
 from d2w.core.pagination import parse_page, parse_sort
-from d2w.programme import ical, mailers, policy, rules, services
+from d2w.programme import ical, mailers, policy, rendering, rules, services
 from d2w.programme.forms import EditSessionForm, RegisterForm, ScheduleForm, SessionFilterForm
 from d2w.programme.models import ProgrammeSession
 from d2w.programme.skills import ATTENDANCE, ATTENDANCE_LABELS
 
 bp = Blueprint("programme", __name__, url_prefix="/sessions")
+# The session table's rows, drawn by every page that includes programme/_session_table.html.
+bp.add_app_template_global(rendering.session_rows, "session_rows")
 # Session ids in paths are capped at the largest 32-bit integer: bigger ones cannot exist, and
 # answer 404 instead of overflowing the database driver.
 
@@ -37,6 +39,8 @@ def _programme_templates():
         "programme_policy": policy,
         "attendance_choices": ATTENDANCE,
         "attendance_label": lambda status: ATTENDANCE_LABELS.get(status, "Not marked"),
+        "register_fieldsets": rendering.register_fieldsets,
+        "roster_rows": rendering.roster_rows,
     }
 
 
@@ -166,8 +170,8 @@ def new():
 @roles("staff", "candidate")
 def detail(session_id: int):
     actor = acting_user()
-    s = _get_session_view(session_id)
     if policy.can_view_roster(actor):
+        s = _get_session_view(session_id)
         roster = services.session_roster(s)
         return render_template(
             "programme/detail.html",
@@ -177,10 +181,13 @@ def detail(session_id: int):
             departed=roster.departed,
             threshold=services.at_risk_threshold(),
             register_open=policy.can_take_register(actor, s),
-            action_form=ActionForm(),
         )
-    # A candidate sees a session only through their own profile (policy.visible_sessions).
-    mark = services.mark_of(actor, s)
+    # A candidate sees a session only through their own profile (policy.visible_sessions), with
+    # their own mark.
+    found = services.own_session_view(actor, session_id)
+    if found is None:
+        abort(404)
+    s, mark = found
     return render_template("programme/detail_candidate.html", s=s, mark=ATTENDANCE_LABELS.get(mark) if mark else None)
 
 
@@ -348,7 +355,6 @@ def mine():
         feed_url=feed_url,
         feed_path=url_for("programme.calendar_feed", token=token),
         webcal_url=parts._replace(scheme="webcal").geturl(),
-        action_form=ActionForm(),
     )
 
 

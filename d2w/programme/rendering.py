@@ -1,0 +1,145 @@
+"""The long repeated parts of programme pages, drawn in Python: a register's fieldsets (a
+candidate each, with four radios), the roster rows of a session's page and the rows of the
+session table (``programme/_session_table.html``).
+
+A cohort holds a hundred candidates or more, and drawing each of their rows through Jinja (a
+loop step, attribute look-ups, escaping, and the register's radios by string replacement) took
+most of those pages' time; here a row is one f-string. The markup is what the templates drew
+(tests/test_speed_round4_programme.py renders both and compares them). Every interpolated
+value is escaped or is an integer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import lru_cache
+
+from markupsafe import Markup, escape
+
+from d2w.core.templating import format_datetime
+from d2w.core.urls import fast_url_for
+from d2w.programme.skills import ATTENDANCE
+
+# Stands for a candidate's field name inside a radio group; never part of any markup.
+_NAME = "\x00"
+
+
+def _radio_group(shown: str | None) -> tuple[str, ...]:
+    """The four radios of one candidate with ``shown`` checked, split where the field name goes."""
+    radios = []
+    for value, label in ATTENDANCE:
+        checked = " checked" if shown == value else ""
+        field_id = f"{_NAME}-{escape(value)}"
+        radios.append(
+            f'<div class="radio">\n'
+            f'  <input type="radio" id="{field_id}" name="{_NAME}" value="{escape(value)}"{checked}>\n'
+            f'  <label for="{field_id}">{escape(label)}</label>\n'
+            f"</div>\n"
+        )
+    return tuple("".join(radios).split(_NAME))
+
+
+# The five groups (none checked, or one of the four), made once.
+_GROUPS = {shown: _radio_group(shown) for shown in (None, *(value for value, _ in ATTENDANCE))}
+
+
+def register_fieldsets(rows: Iterable, threshold: int) -> Markup:
+    """One fieldset per ``RegisterRow``: the candidate's name, the at-risk and not-marked tags,
+    the row's error if any, and the radios with the shown mark checked."""
+    html = []
+    append = html.append
+    for row in rows:
+        name = f"status-{int(row.profile_id)}"  # the row's field_name; an integer, nothing to escape
+        error = row.error
+        absences = int(row.consecutive_absences)
+        at_risk = (
+            f'<span class="tag tag-red">At risk: {absences} absences in a row</span>\n' if absences >= threshold else ""
+        )
+        unmarked = '<span class="muted small">Not marked yet</span>\n' if row.saved is None else ""
+        if error:
+            append(
+                f'<fieldset class="register-row field-error" aria-describedby="{name}-error">\n'
+                f'<legend>\n<span class="register-name">{escape(row.name)}</span>\n{at_risk}{unmarked}</legend>\n'
+                f'<p class="error-message" id="{name}-error"><span class="visually-hidden">Error: </span>'
+                f"{escape(error)}</p>\n"
+            )
+        else:
+            append(
+                f'<fieldset class="register-row">\n'
+                f'<legend>\n<span class="register-name">{escape(row.name)}</span>\n{at_risk}{unmarked}</legend>\n'
+            )
+        group = _GROUPS.get(row.shown) or _GROUPS[None]
+        append(f'<div class="radio-group">\n{name.join(group)}</div>\n</fieldset>\n')
+    return Markup("".join(html))  # noqa: S704 - every interpolated value escaped or an integer
+
+
+def roster_rows(rows: Iterable, threshold: int, tags: Mapping) -> Markup:
+    """A table row per ``RegisterRow`` of a session's page: name, the mark's tag (``tags``: the
+    markup of each mark, None for unmarked, drawn by the template) and absences in a row."""
+    html = []
+    append = html.append
+    for row in rows:
+        absences = int(row.consecutive_absences)
+        at_risk = ' <span class="tag tag-red">At risk</span>' if absences >= threshold else ""
+        append(
+            f"<tr>\n<td>{escape(row.name)}</td>\n<td>{escape(tags[row.saved])}</td>\n<td>{absences}{at_risk}</td>\n</tr>\n"
+        )
+    return Markup("".join(html))  # noqa: S704 - every interpolated value escaped or an integer
+
+
+@lru_cache(maxsize=4096)
+def session_time(starts_at: datetime, ends_at: datetime) -> str:
+    """``when()`` of programme/_macros.html: the start's UTC instant, its London day and time,
+    and the end's London time. The same instants give the same text, so each worker works it
+    out once per session time (a list shows the same sessions to everyone, every time)."""
+    return (
+        f'<time datetime="{escape(starts_at.isoformat())}">{escape(format_datetime(starts_at, "%a %-d %b %Y, %H:%M"))}'
+        f"</time>–{escape(format_datetime(ends_at, '%H:%M'))}"
+    )
+
+
+_CANCELLED_ROW = '<tr class="cancelled">\n'
+_CANCELLED_TAG = ' <span class="tag tag-grey">Cancelled</span>'
+
+
+def session_rows(sessions: Iterable, show_cohort: bool) -> Markup:
+    """The rows of the session table: one per ``SessionRow`` (a session, or a ``ListedSession``,
+    and its ``Summary``): when, title with its link, cancelled tag and skill area, the cohort if
+    shown, where, and the attendance."""
+    html = []
+    append = html.append
+    for row in sessions:
+        s = row.session
+        cancelled = s.is_cancelled
+        title = escape(s.title)
+        link = escape(fast_url_for("programme.detail", session_id=s.id))
+        place, online_url = s.place, s.online_url
+        where = str(escape(place)) if place else ""
+        if place and online_url:
+            where += "<br>"
+        if online_url:
+            where += (
+                f'<a href="{escape(online_url)}" rel="noopener noreferrer">Join online'
+                f'<span class="visually-hidden">: {title}</span></a>'
+            )
+        if cancelled:
+            attendance = '<span class="muted">–</span>'
+        else:
+            summary = row.summary
+            marked = summary.marked
+            if marked:
+                attendance = (
+                    f'{escape(summary.percent)} <span class="muted small">({int(summary.attended)} of {int(marked)}'
+                    " attended)</span>"
+                )
+            else:
+                attendance = '<span class="muted">Not taken</span>'
+        cohort = f"<td>{escape(s.cohort_name)}</td>\n" if show_cohort else ""
+        append(
+            (_CANCELLED_ROW if cancelled else "<tr>\n") + f"<td>{session_time(s.starts_at, s.ends_at)}</td>\n"
+            f'<td><a href="{link}">{title}</a>{_CANCELLED_TAG if cancelled else ""}'
+            f'<br><span class="muted small">{escape(s.skill_label)}</span></td>\n'
+            f"{cohort}<td>{where}</td>\n<td>{attendance}</td>\n</tr>\n"
+        )
+    return Markup("".join(html))  # noqa: S704 - every interpolated value escaped or an integer
