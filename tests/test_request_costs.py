@@ -730,3 +730,24 @@ def test_quick_options_follow_coerce_and_fall_back_for_odd_choices(app):
         form.odd.choices = [SelectChoice("x", "X")]
         assert _plain_options(form.odd) is None  # its own iter_choices
         assert str(render_field(form.grouped)) == str(form.grouped())
+
+
+def test_named_rows_keep_every_field_and_value(app, people):
+    from sqlalchemy import func, select
+
+    from d2w.auth.models import User
+    from d2w.core.db import named_rows, read
+    from d2w.core.extensions import db
+
+    with app.app_context():
+        rows = read(
+            select(User.id, User.name, User.email.label("mail"), func.lower(User.name), User.id.label("id")).order_by(
+                User.id
+            )
+        ).all()
+        named = named_rows(rows)
+        assert [tuple(n) for n in named] == [tuple(r) for r in rows]
+        assert named[0].name == rows[0].name and named[0].mail == rows[0].mail
+        assert named_rows([]) == []
+        assert type(named_rows(rows)[0]) is type(named[0])  # one type per set of fields
+        db.session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import namedtuple
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 
@@ -143,6 +144,23 @@ def derived_once(statement, name: str, derive: Callable[[object], object]):
     if derived is None:
         derived = _DERIVED[key] = derive(statement)
     return derived
+
+
+_ROW_TYPES: dict[tuple[str, ...], type] = {}
+
+
+def named_rows(rows: list) -> list:
+    """Result rows as named tuples with the same fields and values. Reading a field of a
+    SQLAlchemy ``Row`` costs about 5 k instructions, of a named tuple 0.2 k, and a template reads
+    each row of a list a dozen times; making the tuple costs 3 k."""
+    if not rows:
+        return list(rows)
+    fields = tuple(rows[0]._fields)
+    row_type = _ROW_TYPES.get(fields)
+    if row_type is None:
+        row_type = _ROW_TYPES[fields] = namedtuple("ListRow", fields, rename=True)
+    make = row_type._make
+    return [make(row) for row in rows]
 
 
 def distinct_values(column) -> list:

@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 
 from d2w.core import charts
 from d2w.core.access import acting_user, roles
+from d2w.core.db import named_rows
 from d2w.core.extensions import db
 from d2w.core.forms import choices
 from d2w.core.pagination import Sort, apply_sort, paginate, parse_page, parse_sort
@@ -150,6 +151,7 @@ def index():
         scalars=False,
         total=total,
     )
+    page.items = named_rows(page.items)
     status = 400 if filters.problems else 200
     return render_template(
         "seats/index.html",
