@@ -114,6 +114,18 @@ def _form_classes():
     return sorted(seen, key=lambda c: f"{c.__module__}.{c.__qualname__}")
 
 
+def _every_field():
+    """(form class, field) for every field of every form that can be built without arguments
+    (forms built with arguments are covered by their own pages' tests)."""
+    for cls in _form_classes():
+        try:
+            form = cls(formdata=None, meta={"csrf": False})
+        except TypeError:
+            continue
+        for f in form:
+            yield cls, f
+
+
 TRICKY = [("", "Any"), ("a&b", 'Tom "Tommy" <O\'Neil>'), ("7", "Seven"), ("ünï", "Ünïcode & more")]
 
 
@@ -127,29 +139,24 @@ def test_quick_select_boxes_draw_exactly_what_wtforms_draws(app):
 
     checked = 0
     with app.test_request_context("/"):
-        for cls in _form_classes():
-            try:
-                form = cls(formdata=None, meta={"csrf": False})
-            except TypeError:
-                continue  # forms built with arguments are covered by their own pages' tests
-            for f in form:
-                if not isinstance(f, SelectField) or type(f.widget).__name__ != "Select":
+        for cls, f in _every_field():
+            if not isinstance(f, SelectField) or type(f.widget).__name__ != "Select":
+                continue
+            own = list(f.choices or [])
+            for choices in (own, [SelectChoice(v, label) for v, label in TRICKY]):
+                if not choices:
                     continue
-                own = list(f.choices or [])
-                for choices in (own, [SelectChoice(v, label) for v, label in TRICKY]):
-                    if not choices:
-                        continue
-                    f.choices = choices
-                    values = [c.value if isinstance(c, SelectChoice) else c[0] for c in choices]
-                    for value in [None, *values[:4]]:
-                        f.data = value
-                        for attrs in (
-                            {},
-                            {"aria-describedby": "x-hint x-error", "aria-invalid": "true"},
-                            {"required": True},
-                        ):
-                            assert str(render_field(f, **attrs)) == str(f(**attrs)), (cls, f.name, value, attrs)
-                            checked += 1
+                f.choices = choices
+                values = [c.value if isinstance(c, SelectChoice) else c[0] for c in choices]
+                for value in [None, *values[:4]]:
+                    f.data = value
+                    for attrs in (
+                        {},
+                        {"aria-describedby": "x-hint x-error", "aria-invalid": "true"},
+                        {"required": True},
+                    ):
+                        assert str(render_field(f, **attrs)) == str(f(**attrs)), (cls, f.name, value, attrs)
+                        checked += 1
     assert checked > 100
 
 
@@ -165,20 +172,15 @@ def test_every_field_and_label_of_every_form_draws_exactly_what_wtforms_draws(ap
 
     checked = {}
     with app.test_request_context("/"):
-        for cls in _form_classes():
-            try:
-                form = cls(formdata=None, meta={"csrf": False})
-            except TypeError:
+        for cls, f in _every_field():
+            assert str(render_label(f)) == str(f.label()), (cls, f.name)
+            if type(f.widget).__name__ in ("Select", "ListWidget", "TableWidget", "FileInput", "PasswordInput"):
                 continue
-            for f in form:
-                assert str(render_label(f)) == str(f.label()), (cls, f.name)
-                if type(f.widget).__name__ in ("Select", "ListWidget", "TableWidget", "FileInput", "PasswordInput"):
-                    continue
-                for text in (None, TRICKY[1][1], "y", "2026-01-02", ""):
-                    f.process(None if text is None else MultiDict({f.name: text}))
-                    for attrs in ATTRS:
-                        assert str(render_field(f, **attrs)) == str(f(**attrs)), (cls, f.name, text, attrs)
-                        checked[type(f.widget).__name__] = checked.get(type(f.widget).__name__, 0) + 1
+            for text in (None, TRICKY[1][1], "y", "2026-01-02", ""):
+                f.process(None if text is None else MultiDict({f.name: text}))
+                for attrs in ATTRS:
+                    assert str(render_field(f, **attrs)) == str(f(**attrs)), (cls, f.name, text, attrs)
+                    checked[type(f.widget).__name__] = checked.get(type(f.widget).__name__, 0) + 1
     assert {"TextInput", "DateInput", "EmailInput", "CheckboxInput", "TextArea"} <= set(checked), checked
 
 
@@ -633,25 +635,20 @@ def test_the_field_function_draws_what_the_old_field_macro_drew(app):
 
     drawn = 0
     with app.test_request_context("/"):
-        for cls in _form_classes():
-            try:
-                form = cls(formdata=None, meta={"csrf": False})
-            except TypeError:
+        for cls, f in _every_field():
+            if f.type in ("CSRFTokenField", "HiddenField"):
                 continue
-            for f in form:
-                if f.type in ("CSRFTokenField", "HiddenField"):
-                    continue
-                for errors, description, css, ac in (
-                    ([], f.description, "", None),
-                    (["Enter a date.", TRICKY[1][1]], f.description, "grow", "off"),
-                    (["One."], 'A "hint" <b>&</b>', "a&b", None),
-                    ([], "Just a hint.", "", "email"),
-                ):
-                    f.errors, f.description = list(errors), description
-                    context = {"f": f, "ac": ac, "cls": css}
-                    app.update_template_context(context)
-                    assert squeeze(new.render(context)) == squeeze(old.render(context)), (cls, f.name, errors)
-                    drawn += 1
+            for errors, description, css, ac in (
+                ([], f.description, "", None),
+                (["Enter a date.", TRICKY[1][1]], f.description, "grow", "off"),
+                (["One."], 'A "hint" <b>&</b>', "a&b", None),
+                ([], "Just a hint.", "", "email"),
+            ):
+                f.errors, f.description = list(errors), description
+                context = {"f": f, "ac": ac, "cls": css}
+                app.update_template_context(context)
+                assert squeeze(new.render(context)) == squeeze(old.render(context)), (cls, f.name, errors)
+                drawn += 1
     assert drawn > 200
 
 
