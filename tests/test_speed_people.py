@@ -16,7 +16,7 @@ from d2w.candidates import policy as candidate_policy
 from d2w.candidates import queries as candidate_queries
 from d2w.candidates import services as candidates
 from d2w.candidates.models import CandidateProfile, ProfileLanguage, StageChange
-from d2w.candidates.views import at_risk_ids
+from d2w.candidates.queries import at_risk_ids
 from d2w.cohorts.models import Enrolment
 from d2w.core.db import utcnow
 from d2w.core.extensions import db
@@ -223,16 +223,12 @@ def test_candidate_list_rows_and_queries(app, client, make, people):
             for p in db.session.scalars(stmt)
         ]
         risky = at_risk_ids([e[0] for e in expected], threshold)
-        from d2w.candidates.views import CandidateRow, _list_columns
+        from d2w.candidates.queries import ListFilters, candidate_list
+        from d2w.core.pagination import Sort
 
-        got = [
-            CandidateRow(*r[:-1], bool(r[-1]))
-            for r in db.session.execute(
-                select(*_list_columns(threshold))
-                .join(User, User.id == CandidateProfile.user_id)
-                .order_by(CandidateProfile.id)
-            )
-        ]
+        staff = db.session.get(User, people["staff"].id)
+        listed = candidate_list(staff, ListFilters(), Sort("name", False), 1, 1000, threshold).items
+        got = sorted(listed, key=lambda r: r.id)
         assert [tuple(g)[:-1] for g in got] == expected
         assert {g.id for g in got if g.at_risk} == risky == {pids[0]}
 
@@ -504,3 +500,86 @@ def test_profile_page_built_once_per_kind_finds_what_the_actors_own_statement_fi
         assert (
             seen[("staff", people["staff"].id)] == seen[("staff", people["admin"].id)] == {p_mentee, p_other, p_first}
         )
+
+
+def _candidate_list_as_before(actor, filters, sort, page, per_page, threshold):
+    """The candidate list as the view built it on every request before it was built once."""
+    from sqlalchemy import exists, func, or_
+
+    from d2w.candidates.queries import LIST_SORTS, CandidateRow
+    from d2w.cohorts.models import HOLDS_PLACE, Enrolment
+    from d2w.core.pagination import apply_sort, paginate
+    from d2w.programme.services import at_risk_condition
+
+    stmt = (
+        candidate_policy.visible_profiles(actor)
+        .with_only_columns(
+            CandidateProfile.id,
+            User.name,
+            User.email,
+            CandidateProfile.stage,
+            CandidateProfile.home_region,
+            CandidateProfile.home_borough,
+            CandidateProfile.consecutive_absences,
+            at_risk_condition(threshold),
+        )
+        .join(User, User.id == CandidateProfile.user_id)
+    )
+    if filters.q:
+        like = f"%{filters.q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+    if filters.cohort_id is not None:
+        stmt = stmt.where(
+            exists().where(
+                Enrolment.profile_id == CandidateProfile.id,
+                Enrolment.cohort_id == filters.cohort_id,
+                Enrolment.status.in_(HOLDS_PLACE),
+            )
+        )
+    if filters.stage:
+        stmt = stmt.where(CandidateProfile.stage == filters.stage)
+    if filters.region:
+        stmt = stmt.where(CandidateProfile.home_region == filters.region)
+    if filters.at_risk:
+        stmt = stmt.where(at_risk_condition(threshold))
+    stmt = apply_sort(stmt, sort, LIST_SORTS, CandidateProfile.id)
+    found = paginate(stmt, page, per_page, scalars=False)
+    return found.total, found.page, [CandidateRow(*row[:-1], bool(row[-1])) for row in found.items]
+
+
+def test_candidate_list_built_once_equals_the_statement_built_each_time(app, make, people):
+    """Every filter (alone and together), sort and page of the candidate list, for staff, an
+    admin, a mentor and a candidate (who see only their own mentees or themselves), asked twice
+    in an order that reuses the kept statements with other values: the same rows as before."""
+    from d2w.candidates.queries import LIST_SORTS, ListFilters, candidate_list
+    from d2w.core.pagination import Sort
+
+    alpha, beta = make.cohort("Alpha cohort"), make.cohort("Beta cohort")
+    refs = [make.user("candidate", name=f"Cand {n} O'Neil") for n in range(6)]
+    pids = [make.enrol(alpha if n % 2 else beta, ref) for n, ref in enumerate(refs)]
+    _set(app, pids[0], consecutive_absences=3, home_region="London", stage="in_programme")
+    _set(app, pids[1], consecutive_absences=1, home_region="Wales")
+    _set(app, pids[2], consecutive_absences=4, home_region="London")
+    with app.app_context():
+        actors = [db.session.get(User, people[r].id) for r in ("staff", "admin", "mentor", "candidate")]
+        cases = [
+            ListFilters(),
+            ListFilters(q="o'neil"),
+            ListFilters(q="CAND 2"),
+            ListFilters(cohort_id=alpha),
+            ListFilters(cohort_id=beta, region="London"),
+            ListFilters(stage="in_programme"),
+            ListFilters(region="Wales"),
+            ListFilters(at_risk=True),
+            ListFilters(q="cand", cohort_id=alpha, stage="prospective", region="London", at_risk=True),
+            ListFilters(cohort_id=999_999),
+        ]
+        for _ in range(2):
+            for actor in actors:
+                for filters in cases:
+                    for key in LIST_SORTS:
+                        for descending, page, threshold in ((False, 1, 2), (True, 2, 3)):
+                            sort = Sort(key, descending)
+                            shown = candidate_list(actor, filters, sort, page, 3, threshold)
+                            expected = _candidate_list_as_before(actor, filters, sort, page, 3, threshold)
+                            assert (shown.total, shown.page, shown.items) == expected, (actor.role, filters, sort)

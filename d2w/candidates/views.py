@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import NamedTuple
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import case, exists, func, or_, select
 
-from d2w.auth.models import User
 from d2w.candidates import policy, queries, services
 from d2w.candidates.choices import (
     APPROVED_LIST_LABELS,
@@ -17,7 +12,6 @@ from d2w.candidates.choices import (
     PREFER_NOT_TO_SAY,
     SENSITIVE_FIELDS,
     STAGE_LABELS,
-    STAGE_VALUES,
 )
 from d2w.candidates.forms import (
     ApprovedListForm,
@@ -30,25 +24,13 @@ from d2w.candidates.forms import (
     WithdrawForm,
 )
 from d2w.candidates.models import CandidateProfile
-from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.access import acting_user, roles
-from d2w.core.db import read
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
-from d2w.core.pagination import apply_sort, paginate, parse_id, parse_page, parse_sort
-from d2w.programme import services as programme
+from d2w.core.pagination import parse_id, parse_page, parse_sort
 
 bp = Blueprint("candidates", __name__, url_prefix="/candidates")
-
-STAGE_ORDER = case({v: i for i, v in enumerate(STAGE_VALUES)}, value=CandidateProfile.stage)
-SORTS = {
-    "name": func.lower(User.name),
-    "stage": STAGE_ORDER,
-    "region": CandidateProfile.home_region,
-    "absences": CandidateProfile.consecutive_absences,
-    "added": CandidateProfile.created_at,
-}
 
 
 def get_visible_profile(profile_id: int) -> CandidateProfile:
@@ -58,109 +40,36 @@ def get_visible_profile(profile_id: int) -> CandidateProfile:
     return profile
 
 
-class PlaceRow(NamedTuple):
-    """A place held in a cohort, as the candidate list shows it."""
-
-    profile_id: int
-    cohort_id: int
-    cohort_name: str
-
-
-def current_enrolments(profile_ids: list[int]) -> dict[int, list[PlaceRow]]:
-    """Places held, per profile, in one column query."""
-    out: dict[int, list[PlaceRow]] = defaultdict(list)
-    if profile_ids:
-        for row in read(
-            select(Enrolment.profile_id, Enrolment.cohort_id, Cohort.name)
-            .join(Cohort, Cohort.id == Enrolment.cohort_id)
-            .where(Enrolment.profile_id.in_(profile_ids), Enrolment.status.in_(HOLDS_PLACE))
-            .order_by(Enrolment.enrolled_at)
-        ):
-            out[row[0]].append(PlaceRow(*row))
-    return out
-
-
-class CandidateRow(NamedTuple):
-    """A candidate as the list shows them; at_risk by the programme's rule."""
-
-    id: int
-    name: str
-    email: str
-    stage: str
-    home_region: str | None
-    home_borough: str | None
-    consecutive_absences: int
-    at_risk: bool
-
-
-def _list_columns(threshold: int) -> tuple:
-    return (
-        CandidateProfile.id,
-        User.name,
-        User.email,
-        CandidateProfile.stage,
-        CandidateProfile.home_region,
-        CandidateProfile.home_borough,
-        CandidateProfile.consecutive_absences,
-        programme.at_risk_condition(threshold),
-    )
-
-
 @bp.route("/")
 @roles("staff")
 def index():
     form = CandidateFilterForm(request.args or None)
-    cohorts = read(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
-    form.cohort.choices = choices([("", "Any cohort"), *[(str(c.id), c.name) for c in cohorts]])
-    threshold = current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]
-    stmt = (
-        policy.visible_profiles(acting_user())
-        .with_only_columns(*_list_columns(threshold))
-        .join(User, User.id == CandidateProfile.user_id)
-    )
+    form.cohort.choices = choices([("", "Any cohort"), *[(str(i), name) for i, name in queries.filter_cohorts()]])
+    filters = queries.ListFilters()
     if form.validate():
-        if form.q.data:
-            like = f"%{form.q.data.strip().lower()}%"
-            stmt = stmt.where(or_(func.lower(User.name).like(like), User.email.like(like)))
-        cohort_id = parse_id(form.cohort.data)
-        if cohort_id is not None:
-            stmt = stmt.where(
-                exists().where(
-                    Enrolment.profile_id == CandidateProfile.id,
-                    Enrolment.cohort_id == cohort_id,
-                    Enrolment.status.in_(HOLDS_PLACE),
-                )
-            )
-        if form.stage.data:
-            stmt = stmt.where(CandidateProfile.stage == form.stage.data)
-        if form.region.data:
-            stmt = stmt.where(CandidateProfile.home_region == form.region.data)
-        if form.at_risk.data:
-            stmt = stmt.where(programme.at_risk_condition(threshold))
-    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), SORTS, "name")
-    stmt = apply_sort(stmt, sort, SORTS, CandidateProfile.id)
-    page = paginate(stmt, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"], scalars=False)
-    page.items = [CandidateRow(*row[:-1], bool(row[-1])) for row in page.items]
+        filters = queries.ListFilters(
+            q=form.q.data or "",
+            cohort_id=parse_id(form.cohort.data),
+            stage=form.stage.data or "",
+            region=form.region.data or "",
+            at_risk=bool(form.at_risk.data),
+        )
+    sort = parse_sort(request.args.get("sort"), request.args.get("dir"), queries.LIST_SORTS, "name")
+    page = queries.candidate_list(
+        acting_user(),
+        filters,
+        sort,
+        parse_page(request.args.get("page")),
+        current_app.config["PAGE_SIZE"],
+        current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"],
+    )
     return render_template(
         "candidates/index.html",
         page=page,
         form=form,
         sort=sort,
-        enrolments=current_enrolments([p.id for p in page.items]),
+        enrolments=queries.current_enrolments([p.id for p in page.items]),
         stage_labels=STAGE_LABELS,
-    )
-
-
-def at_risk_ids(profile_ids: list[int], threshold: int) -> set[int]:
-    """Which of these candidates are at risk, by the programme's one rule (one query)."""
-    if not profile_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(CandidateProfile.id).where(
-                CandidateProfile.id.in_(profile_ids), programme.at_risk_condition(threshold)
-            )
-        )
     )
 
 

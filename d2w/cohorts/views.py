@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from d2w.auth.forms import ActionForm
 from d2w.auth.mailers import send_password_link
 from d2w.auth.models import User
+from d2w.candidates.queries import at_risk_ids
 from d2w.candidates.services import profile_of
-from d2w.candidates.views import at_risk_ids
 from d2w.cohorts import importer, services
 from d2w.cohorts.forms import CohortFilterForm, CohortForm, ConfirmImportForm, EnrolForm, ImportForm
 from d2w.cohorts.models import Cohort, Enrolment
