@@ -444,6 +444,14 @@ def test_read_gives_the_sessions_rows_and_sees_its_pending_changes(app, make):
         (same,) = read(select(User).where(User.id == user.id)).scalars().all()
         assert same is user
         assert read(text("SELECT 1")).scalar() == 1
+        # a UNION of column selects is columns too; with a model in it, it is the session's
+        from sqlalchemy import union_all
+
+        from d2w.core.db import columns_only
+
+        both = union_all(select(User.id, User.name).where(User.id == user.id), select(User.id, User.email))
+        assert columns_only(both) and sorted(read(both).all()) == sorted(db.session.execute(both).all())
+        assert not columns_only(union_all(select(User).where(User.id == 1), select(User).where(User.id == 2)))
 
 
 def test_paginate_gives_model_objects_columns_and_mixed_rows(app, make):

@@ -57,7 +57,11 @@ class Base(DeclarativeBase):
 
 
 def columns_only(statement) -> bool:
-    """Whether a select names only columns and expressions (no model, alias of one or bundle)."""
+    """Whether a select names only columns and expressions (no model, alias of one or bundle);
+    a UNION and its kind, whether each of its selects does."""
+    parts = getattr(statement, "selects", None)  # a compound select's own selects
+    if parts is not None:
+        return bool(parts) and all(columns_only(part) for part in parts)
     raw = getattr(statement, "_raw_columns", None)  # a select's own list of what it selects
     return raw is not None and all(isinstance(c, ColumnElement) for c in raw)
 
