@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from d2w.cohorts.models import Cohort, Enrolment
+from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.extensions import db
 from d2w.engagement import services
 from tests.conftest import login, page_queries
@@ -169,3 +169,63 @@ def test_progress_figures_carry_thousands_separators():
     from d2w.engagement.services import Progress
 
     assert Progress(done=639, target=2232).text == "639 of 2,232"
+
+
+def test_own_milestone_statements_built_once_find_each_candidates_own(app, people):
+    """A candidate's own milestones, counts and cohorts come from statements built once (per sort
+    for the list): for two candidates in turn, every sort, direction and page, the same rows as
+    the statements built with the candidate's own values."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import func
+
+    from d2w.core.db import read
+    from d2w.core.pagination import Sort, apply_sort
+    from d2w.engagement.models import Milestone, MilestoneType
+
+    _cohort(app, people, "First own cohort", [people["candidate"], people["candidate2"]])
+    _cohort(app, people, "Second own cohort", [people["candidate"]])
+    for n in range(5):
+        ref = people["candidate"] if n % 2 else people["candidate2"]
+        _log(app, ref, type_id=_type_id(app, n), occurred_on=date.today() - timedelta(days=n % 3))
+    _verify(app, people, _log(app, people["candidate"], type_id=_type_id(app, 1)))
+    with app.app_context():
+        pids = [_profile(people[r]).id for r in ("candidate", "candidate2", "candidate", "candidate2")]
+        for pid in pids:
+            old_cohorts = db.session.scalars(
+                select(Cohort)
+                .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+                .where(Enrolment.profile_id == pid, Enrolment.status.in_(HOLDS_PLACE))
+                .order_by(Cohort.intake_start.desc(), Cohort.id)
+            ).all()
+            assert [c.id for c in services.holding_cohorts(pid)] == [c.id for c in old_cohorts]
+            by_status, verified = services.milestone_counts(pid)
+            rows = read(
+                select(Milestone.status, Milestone.type_id, func.count())
+                .where(Milestone.profile_id == pid)
+                .group_by(Milestone.status, Milestone.type_id)
+            ).all()
+            assert sum(by_status.values()) == sum(n for _, _, n in rows)
+            assert verified == {t: n for s, t, n in rows if s == "verified"}
+            total = sum(by_status.values())
+            assert total > 0
+            for key in services.OWN_SORTS:
+                for descending in (False, True):
+                    sort = Sort(key, descending)
+                    old = apply_sort(
+                        select(
+                            Milestone.id, MilestoneType.name, Milestone.place, Milestone.occurred_on, Milestone.status
+                        )
+                        .join(MilestoneType, MilestoneType.id == Milestone.type_id)
+                        .where(Milestone.profile_id == pid),
+                        sort,
+                        services.OWN_SORTS,
+                        Milestone.id.desc(),
+                    )
+                    for number in (1, 2):
+                        shown = services.own_milestones(pid, total, sort, number, 2)
+                        expected = read(old.limit(2).offset((shown.page - 1) * 2)).all()
+                        assert shown.items
+                        assert [(r.id, r.type_name, r.place, r.occurred_on, r.status) for r in shown.items] == [
+                            tuple(e) for e in expected
+                        ], (pid, key, descending, number)

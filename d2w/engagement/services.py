@@ -568,15 +568,18 @@ def _targets_and_types(cohort_ids: Iterable[int]) -> dict[int, tuple[dict[int, i
     out: dict[int, tuple[dict[int, int], list[MilestoneType]]] = {cid: ({}, []) for cid in ids}
     if not ids:
         return out
-    rows = read(
-        select(MilestoneTarget.cohort_id, MilestoneTarget.target, MilestoneType)
-        .join(MilestoneType, MilestoneType.id == MilestoneTarget.type_id)
-        .where(MilestoneTarget.cohort_id.in_(ids))
-    ).all()
+    rows = read(_TARGETS_AND_TYPES, {"ids": ids}).all()
     for cid, target, t in rows:
         out[cid][0][t.id] = target
         out[cid][1].append(t)
     return {cid: (targets, _ordered(types)) for cid, (targets, types) in out.items()}
+
+
+_TARGETS_AND_TYPES = (
+    select(MilestoneTarget.cohort_id, MilestoneTarget.target, MilestoneType)
+    .join(MilestoneType, MilestoneType.id == MilestoneTarget.type_id)
+    .where(MilestoneTarget.cohort_id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def _spec(targets: Mapping[int, int], types: list[MilestoneType]) -> list[tuple[MilestoneType, int, int]]:
@@ -593,16 +596,19 @@ def _candidate_progress(
     return CandidateProgress(profile=profile, overall=overall, by_type=by_type)
 
 
+# Statements a candidate's own pages run on every visit, built once (SQLAlchemy then keeps their
+# cache keys instead of working them out again on every request).
+_HOLDING_COHORTS = (
+    select(Cohort)
+    .join(Enrolment, Enrolment.cohort_id == Cohort.id)
+    .where(Enrolment.profile_id == bindparam("profile_id", type_=Integer), Enrolment.status.in_(HOLDS_PLACE))
+    .order_by(Cohort.intake_start.desc(), Cohort.id)
+)
+
+
 def holding_cohorts(profile_id: int) -> list[Cohort]:
     """The cohorts a candidate holds a place in, newest intake first."""
-    return list(
-        db.session.scalars(
-            select(Cohort)
-            .join(Enrolment, Enrolment.cohort_id == Cohort.id)
-            .where(Enrolment.profile_id == profile_id, Enrolment.status.in_(HOLDS_PLACE))
-            .order_by(Cohort.intake_start.desc(), Cohort.id)
-        )
-    )
+    return list(db.session.scalars(_HOLDING_COHORTS, {"profile_id": profile_id}))
 
 
 def candidate_progress(profile: CandidateProfile, cohort: Cohort) -> CandidateProgress:
@@ -788,22 +794,28 @@ def group_counts_by_status(profile_id: int) -> dict[str, int]:
     return out
 
 
+_OWN_PROFILE_ID = select(CandidateProfile.id).where(CandidateProfile.user_id == bindparam("user_id", type_=Integer))
+
+
 def own_member(actor: User) -> Member:
     """The acting candidate as a Member (their profile's id, one column); the profile is made if
     missing, as ``ensure_profile`` does."""
-    profile_id = db.session.scalar(select(CandidateProfile.id).where(CandidateProfile.user_id == actor.id))
+    profile_id = read(_OWN_PROFILE_ID, {"user_id": actor.id}).scalar()
     if profile_id is None:
         profile_id = ensure_profile(actor).id
     return Member(profile_id, actor.name)
 
 
+_MILESTONE_COUNTS = (
+    select(Milestone.status, Milestone.type_id, func.count())
+    .where(Milestone.profile_id == bindparam("profile_id", type_=Integer))
+    .group_by(Milestone.status, Milestone.type_id)
+)
+
+
 def milestone_counts(profile_id: int) -> tuple[dict[str, int], dict[int, int]]:
     """A candidate's milestones by status, and their verified ones by type, in one query."""
-    rows = read(
-        select(Milestone.status, Milestone.type_id, func.count())
-        .where(Milestone.profile_id == profile_id)
-        .group_by(Milestone.status, Milestone.type_id)
-    ).all()
+    rows = read(_MILESTONE_COUNTS, {"profile_id": profile_id}).all()
     by_status: dict[str, int] = defaultdict(int)
     verified: dict[int, int] = {}
     for status, type_id, n in rows:
@@ -852,22 +864,25 @@ REVIEW_SORTS = {
 OWN_SORTS = {"date": Milestone.occurred_on, "type": func.lower(MilestoneType.name), "status": Milestone.status}
 
 
-def _page_of(stmt: Select, number: int, per_page: int, total: int, row) -> Page:
-    """A page of ``stmt`` whose length is already known (as ``paginate`` would number it)."""
-    page = paginate(stmt, number, per_page, scalars=False, total=total)
-    page.items = [row(*r) for r in page.items]
+def own_milestones(profile_id: int, total: int, sort: Sort, number: int, per_page: int) -> Page:
+    """A page of the candidate's own milestones (``total``: how many they have; one query, its
+    statement built once per sort)."""
+    key = sort.key if sort.key in OWN_SORTS else "date"
+    stmt, params = built_once(
+        ("engagement.own_milestones", key, sort.descending), None, lambda _: _own_statement(Sort(key, sort.descending))
+    )
+    page = paginate(stmt, number, per_page, scalars=False, total=total, params={**params, "profile_id": profile_id})
+    page.items = [MilestoneRow(*r) for r in page.items]
     return page
 
 
-def own_milestones(profile_id: int, total: int, sort: Sort, number: int, per_page: int) -> Page:
-    """A page of the candidate's own milestones (``total``: how many they have; one query)."""
+def _own_statement(sort: Sort) -> Select:
     stmt = (
         select(Milestone.id, MilestoneType.name, Milestone.place, Milestone.occurred_on, Milestone.status)
         .join(MilestoneType, MilestoneType.id == Milestone.type_id)
-        .where(Milestone.profile_id == profile_id)
+        .where(Milestone.profile_id == bindparam("profile_id", type_=Integer))
     )
-    stmt = apply_sort(stmt, sort, OWN_SORTS, Milestone.id.desc())
-    return _page_of(stmt, number, per_page, total, MilestoneRow)
+    return apply_sort(stmt, sort, OWN_SORTS, Milestone.id.desc())
 
 
 def _build_review_page(status: str, by_type: bool, sort: Sort):
