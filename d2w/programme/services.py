@@ -31,12 +31,11 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal_column,
     select,
     union,
-    union_all,
     update,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -272,45 +271,24 @@ class RegisterRow:
         return self.chosen if self.chosen is not None else self.saved
 
 
-def _on_roster(cohort_id, session_id):
-    """Everyone holding a place in the cohort, with their mark for the session (an outer join)."""
-    return (
-        select(
-            literal_column("0").label("departed"),
-            CandidateProfile.id.label("profile_id"),
-            User.name.label("name"),
-            Attendance.status.label("status"),
-            CandidateProfile.consecutive_absences.label("absences"),
-            func.lower(User.name).label("sort_name"),
-            User.id.label("user_id"),
-        )
-        .select_from(Enrolment)
-        .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
-        .join(User, User.id == CandidateProfile.user_id)
-        .outerjoin(Attendance, and_(Attendance.session_id == session_id, Attendance.profile_id == Enrolment.profile_id))
-        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
-    )
-
-
-# Built once (fixed statements with bound parameters), in the roster's order
+# Built once (fixed statements with bound parameters). Everyone holding a place in the cohort,
+# with their mark for the session (an outer join), in the roster's order
 # (``d2w.cohorts.services.roster``): by name, then user id.
 _REGISTER_ROWS = (
-    _on_roster(bindparam("cohort_id"), bindparam("session_id"))
-    .with_only_columns(CandidateProfile.id, User.name, Attendance.status, CandidateProfile.consecutive_absences)
+    select(CandidateProfile.id, User.name, Attendance.status, CandidateProfile.consecutive_absences)
+    .select_from(Enrolment)
+    .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
+    .join(User, User.id == CandidateProfile.user_id)
+    .outerjoin(
+        Attendance,
+        and_(Attendance.session_id == bindparam("session_id"), Attendance.profile_id == Enrolment.profile_id),
+    )
+    .where(Enrolment.cohort_id == bindparam("cohort_id"), Enrolment.status.in_(HOLDS_PLACE))
     .order_by(func.lower(User.name), User.id)
 )
-_ROSTER_AND_DEPARTED = union_all(
-    _on_roster(bindparam("cohort_id"), bindparam("session_id")),
-    # Marks of candidates who have since left the cohort.
-    select(
-        literal_column("1"),
-        Attendance.profile_id,
-        User.name,
-        Attendance.status,
-        CandidateProfile.consecutive_absences,
-        func.lower(User.name),
-        User.id,
-    )
+# Marks of candidates who have since left the cohort (name, status), by name then user id.
+_DEPARTED = (
+    select(User.name, Attendance.status)
     .join(CandidateProfile, CandidateProfile.id == Attendance.profile_id)
     .join(User, User.id == CandidateProfile.user_id)
     .where(
@@ -320,12 +298,14 @@ _ROSTER_AND_DEPARTED = union_all(
                 Enrolment.cohort_id == bindparam("cohort_id"), Enrolment.status.in_(HOLDS_PLACE)
             )
         ),
-    ),
+    )
+    .order_by(func.lower(User.name), User.id)
 )
-_ROSTER_AND_DEPARTED = _ROSTER_AND_DEPARTED.order_by(
-    _ROSTER_AND_DEPARTED.selected_columns.departed,
-    _ROSTER_AND_DEPARTED.selected_columns.sort_name,
-    _ROSTER_AND_DEPARTED.selected_columns.user_id,
+# Every mark of one session counted by status (from the index on session and status alone).
+_SESSION_MARKS = (
+    select(Attendance.status, func.count())
+    .where(Attendance.session_id == bindparam("session_id"))
+    .group_by(Attendance.status)
 )
 
 
@@ -348,40 +328,30 @@ class SessionRoster:
 
 
 def session_roster(s: ProgrammeSession) -> SessionRoster:
-    """``register_rows``, ``departed_marks`` and ``session_summaries`` of one session in one
-    query. Every mark of the session is either a roster member's (one enrolment per cohort and
-    candidate, one mark per session and candidate) or a departed candidate's, so the summary
-    counts the marks of both lists."""
-    rows, departed, summary = [], [], Summary()
-    for gone, profile_id, name, status, absences, _, _ in read(
-        _ROSTER_AND_DEPARTED, {"cohort_id": s.cohort_id, "session_id": s.id}
-    ).all():
-        if status is not None:
-            setattr(summary, status, getattr(summary, status) + 1)
-        if gone:
-            departed.append((name, ATTENDANCE_LABELS[status]))
-        else:
-            rows.append(RegisterRow(profile_id, name, status, absences))
+    """``register_rows``, ``departed_marks`` and ``session_summaries`` of one session: the roster
+    with its marks, then every mark of the session counted by status (an index-only count), and
+    the departed candidates' marks only when there are any. Every mark of the session is either
+    a roster member's (one enrolment per cohort and candidate, one mark per session and
+    candidate) or a departed candidate's, so there are departed marks exactly when the session
+    has more marks than the roster shows. Two queries, three when somebody marked has left."""
+    params = {"cohort_id": s.cohort_id, "session_id": s.id}
+    rows = [RegisterRow(*row) for row in read(_REGISTER_ROWS, params).all()]
+    summary = Summary()
+    for status, n in read(_SESSION_MARKS, params).all():
+        setattr(summary, status, n)
+    on_roster = sum(1 for row in rows if row.saved is not None)
+    departed = (
+        [(name, ATTENDANCE_LABELS[status]) for name, status in read(_DEPARTED, params).all()]
+        if summary.marked > on_roster
+        else []
+    )
     return SessionRoster(rows, departed, summary)
 
 
 def departed_marks(s: ProgrammeSession) -> list[tuple[str, str]]:
     """Marks of candidates who have since left the cohort: (name, status label), one query."""
-    rows = read(
-        select(User.name, Attendance.status)
-        .join(CandidateProfile, CandidateProfile.id == Attendance.profile_id)
-        .join(User, User.id == CandidateProfile.user_id)
-        .where(
-            Attendance.session_id == s.id,
-            ~Attendance.profile_id.in_(_roster_ids(s.cohort_id)),
-        )
-        .order_by(func.lower(User.name))
-    ).all()
+    rows = read(_DEPARTED, {"cohort_id": s.cohort_id, "session_id": s.id}).all()
     return [(name, ATTENDANCE_LABELS[status]) for name, status in rows]
-
-
-def _roster_ids(cohort_id: int):
-    return select(Enrolment.profile_id).where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
 
 
 def save_register(
@@ -747,6 +717,18 @@ def _build_session_page(when: str, by_cohort: bool, by_skill: bool, sort: Sort):
         elif when == "past":
             stmt = stmt.where(ProgrammeSession.ends_at <= bindparam("now"))
         count = stmt.with_only_columns(func.count()).select_from(ProgrammeSession)
+        if when == "upcoming":
+            # Said again in a form that lets the database walk the start-time index from the first
+            # session not yet over (found through the end-time index) rather than from the
+            # oldest session: every session not yet over starts at or after the earliest start
+            # of those sessions, so the rows are the same (none when there are none). The
+            # coalesce keeps SQLite from finding that minimum by walking the start-time index
+            # from the oldest session too (its min() shortcut); it changes no value.
+            later = aliased(ProgrammeSession)
+            earliest = select(func.min(func.coalesce(later.starts_at, later.starts_at)))
+            stmt = stmt.where(
+                ProgrammeSession.starts_at >= earliest.where(later.ends_at > bindparam("now")).scalar_subquery()
+            )
         page = apply_sort(
             stmt.with_only_columns(*_LISTED_COLUMNS).join(Cohort, Cohort.id == ProgrammeSession.cohort_id),
             sort,

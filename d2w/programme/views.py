@@ -27,6 +27,11 @@ from d2w.programme.skills import ATTENDANCE, ATTENDANCE_LABELS
 bp = Blueprint("programme", __name__, url_prefix="/sessions")
 # The session table's rows, drawn by every page that includes programme/_session_table.html.
 bp.add_app_template_global(rendering.session_rows, "session_rows")
+# A session's time and place as programme/_macros.html's when() and where() draw them, and a
+# form's hidden fields as form.hidden_tag() draws them.
+bp.add_app_template_global(rendering.when, "session_when")
+bp.add_app_template_global(rendering.where, "session_where")
+bp.add_app_template_global(rendering.hidden_tag, "hidden_fields")
 # Session ids in paths are capped at the largest 32-bit integer: bigger ones cannot exist, and
 # answer 404 instead of overflowing the database driver.
 
@@ -181,6 +186,7 @@ def detail(session_id: int):
             departed=roster.departed,
             threshold=services.at_risk_threshold(),
             register_open=policy.can_take_register(actor, s),
+            mark_tags=rendering.MARK_TAGS,
         )
     # A candidate sees a session only through their own profile (policy.visible_sessions), with
     # their own mark.
@@ -271,6 +277,7 @@ def _render_register(s, form, rows, *, lost=(), status=200):
             s=s,
             form=form,
             rows=rows,
+            row_errors=[row for row in rows if row.error],
             lost=lost,
             can_take=policy.can_take_register(actor, s),
             opens_at=rules.register_opens_at(s.starts_at),
