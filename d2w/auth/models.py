@@ -34,13 +34,15 @@ class User(db.Model):
         CheckConstraint("name <> ''", name="name_present"),
         # lists of people sort by name regardless of case: the first page comes off the index
         Index("ix_users_lower_name", text("lower(name)")),
+        # people of one role, by name (the mentors list): counted and listed off the index
+        Index("ix_users_role_lower_name", "role", text("lower(name)")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored normalised (lower case), so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(20))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
