@@ -39,6 +39,10 @@ MINE_SORTS = {"since": "since", "seat": func.lower(Seat.name), "status": Applica
 LIST_SORTS = {"since": "since", "candidate": func.lower(User.name), "seat": func.lower(Seat.name)}
 
 
+# for templates/applications/_macros.html, which pages import without their context
+bp.add_app_template_global(STATUS_LABELS, "application_status_labels")
+
+
 @bp.context_processor
 def _applications_templates():
     return {
