@@ -33,6 +33,7 @@ from d2w.core.db import read, utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page
+from d2w.core.templating import format_date
 from d2w.mentoring import matching, policy
 from d2w.mentoring.models import (
     IS_DONE,
@@ -512,15 +513,17 @@ def add_log(actor: User, assignment: MentorAssignment, fields: LogFields, today:
     return log
 
 
+# The actor's own private notes on some logs (built once).
+_PRIVATE_NOTES = select(PrivateNote.log_id, PrivateNote.author_id, PrivateNote.body).where(
+    PrivateNote.log_id.in_(bindparam("log_ids", expanding=True)), PrivateNote.author_id == bindparam("actor_id")
+)
+
+
 def private_notes_for(actor: User, log_ids: list[int]) -> dict[int, str]:
     """The actor's own private notes on these logs (the only way a private note is read)."""
     if not log_ids or not (actor and actor.is_authenticated):
         return {}
-    notes = read(
-        select(PrivateNote.log_id, PrivateNote.author_id, PrivateNote.body).where(
-            PrivateNote.log_id.in_(log_ids), PrivateNote.author_id == actor.id
-        )
-    )
+    notes = read(_PRIVATE_NOTES, {"log_ids": log_ids, "actor_id": actor.id})
     return {n.log_id: n.body for n in notes if policy.can_read_private_note(actor, n)}
 
 
@@ -632,7 +635,7 @@ class LogLine(NamedTuple):
     @property
     def heading(self) -> str:
         """The log's heading on its pair's page: date, how they met and for how long."""
-        return f"{self.met_on.strftime('%-d %B %Y')} · {MODE_LABELS[self.mode]} · {self.duration_minutes} minutes"
+        return f"{format_date(self.met_on, '%-d %B %Y')} · {MODE_LABELS[self.mode]} · {self.duration_minutes} minutes"
 
 
 class ActionLine(NamedTuple):
@@ -653,7 +656,7 @@ class ActionLine(NamedTuple):
     @property
     def owner_and_due(self) -> str:
         """Whose it is and when it is due, as a pair's page writes it."""
-        return f"{OWNER_LABELS[self.owner]}, due {self.due_on.strftime('%-d %b %Y')}"
+        return f"{OWNER_LABELS[self.owner]}, due {format_date(self.due_on, '%-d %b %Y')}"
 
 
 class StaffNoteLine(NamedTuple):

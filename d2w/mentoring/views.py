@@ -4,6 +4,7 @@ home and logs, the candidate's mentoring page, and the health page."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from d2w.core.errors import DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
 from d2w.core.pagination import parse_page
-from d2w.mentoring import policy, services
+from d2w.mentoring import policy, rendering, services
 from d2w.mentoring.forms import AssignForm, EndForm, FocusForm, LogForm, MentorProfileForm, StaffNoteForm
 from d2w.mentoring.models import OWNER_LABELS, ActionItem, MentorAssignment, MentoringLog, MentorProfile
 from d2w.programme.skills import SKILL_LABELS
@@ -71,11 +72,14 @@ def _staff_note_form(log_id: int, formdata=None) -> StaffNoteForm:
 
 def render_mentor_home(greeting: bool):
     actor = acting_user()
+    rows = services.mentor_home(actor)
+    weeks = services.lapse_weeks()
     return render_template(
         "mentoring/home.html",
-        rows=services.mentor_home(actor),
+        rows=rows,
+        row_html=rendering.mentee_rows(rows, weeks),
         today=utcnow().date(),
-        weeks=services.lapse_weeks(),
+        weeks=weeks,
         greeting=greeting,
         profile=services.mentor_summary(actor),
     )
@@ -95,7 +99,7 @@ def home():
 @roles("staff")
 def mentors():
     page = services.mentor_page(acting_user(), parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    return render_template("mentoring/mentors.html", page=page)
+    return render_template("mentoring/mentors.html", page=page, row_html=rendering.mentor_rows(page.items))
 
 
 @bp.route("/mentors/<int:user_id>/edit", methods=["GET", "POST"])
@@ -228,14 +232,65 @@ def _note_form_html(form: StaffNoteForm, log_id: int) -> str:
     return render_template("mentoring/_staff_note_form.html", nf=form, log_id=log_id)
 
 
+# Where the blank forms of an app are kept (``app.extensions``): {name: (markup, the CSRF token it
+# was drawn with)}.
+BLANK_FORMS = "d2w_mentoring_blank_forms"
+
+
+def _kept_blank_form(name: str, draw, marker: str, ident: int) -> str:
+    """A blank form drawn by ``draw()`` for ``marker`` (an id), given ``ident`` in its place and
+    this request's CSRF token.
+
+    A blank form is the same for every request of an app but for the token and the id: drawn once
+    per app (with the token of that request) and kept, then given each request's id and token in
+    place of the ones it was drawn with. A token is a signed random value, found nowhere else in
+    the form; with CSRF protection off the form holds none and only the id changes. A form whose
+    token or marker turns up where it should not is not kept (drawn anew every time)."""
+    kept_forms = current_app.extensions.setdefault(BLANK_FORMS, {})
+    token = generate_csrf()
+    kept = kept_forms.get(name)
+    if kept is None:
+        html = draw()
+        if html.count(token) <= 1 and marker not in token:
+            kept_forms[name] = (html, token if token in html else None)
+        return html.replace(marker, str(ident))
+    html, drawn_with = kept
+    html = html.replace(marker, str(ident))
+    return html if drawn_with is None else html.replace(drawn_with, token)
+
+
+def _blank_note_form_html() -> str:
+    """The blank staff note form for NOTE_FORM_MARKER, with this request's CSRF token."""
+    marker = str(NOTE_FORM_MARKER)
+    return _kept_blank_form(
+        "staff_note",
+        lambda: _note_form_html(_staff_note_form(NOTE_FORM_MARKER), NOTE_FORM_MARKER),
+        marker,
+        NOTE_FORM_MARKER,
+    )
+
+
+def _end_form_html(assignment_id: int) -> Markup:
+    """The blank form that ends a pair's mentoring (staff, under an active assignment)."""
+    html = _kept_blank_form(
+        "end",
+        lambda: render_template(
+            "mentoring/_end_form.html", end_form=EndForm(formdata=None), assignment_id=NOTE_FORM_MARKER
+        ),
+        str(NOTE_FORM_MARKER),
+        assignment_id,
+    )
+    return Markup(html)  # noqa: S704 - rendered by a template (autoescaped)
+
+
 def _note_forms_html(logs: list[services.LogView], note_forms: dict) -> dict[int, Markup]:
     """The staff note form under each log. A blank one is the same for every log but for the
-    log's id: rendered once for NOTE_FORM_MARKER and copied with each id (a form sent back with
-    errors is rendered as itself)."""
+    log's id: drawn for NOTE_FORM_MARKER (once per app, ``_blank_note_form_html``) and copied
+    with each id (a form sent back with errors is rendered as itself)."""
     if not logs:
         return {}
     marker = str(NOTE_FORM_MARKER)
-    blank = _note_form_html(_staff_note_form(NOTE_FORM_MARKER), NOTE_FORM_MARKER)
+    blank = _blank_note_form_html()
     out = {}
     for v in logs:
         form = note_forms.get(v.log.id)
@@ -247,17 +302,28 @@ def _note_forms_html(logs: list[services.LogView], note_forms: dict) -> dict[int
 def _render_assignment(a: MentorAssignment | services.PairView, *, note_forms=None, status: int = 200):
     actor = acting_user()
     logs = services.log_views(actor, a)
+    today = utcnow().date()
+    manages = policy.can_manage_mentoring(actor)
+    log_html = rendering.log_articles(
+        logs,
+        today=today,
+        # the action items the reader may mark as done (the policy asked once per item, here)
+        completable={item.id for v in logs for item in v.actions if policy.can_complete_item(actor, a, item)},
+        see_staff_notes=policy.can_see_staff_notes(actor),
+        # staff get a note form under each log
+        note_html=_note_forms_html(logs, note_forms or {}) if policy.can_add_staff_note(actor) else {},
+        csrf_token=generate_csrf,
+    )
     return render_template(
         "mentoring/assignment.html",
         a=a,
         logs=logs,
-        # staff get a note form under each log
-        note_html=_note_forms_html(logs, note_forms or {}) if policy.can_add_staff_note(actor) else {},
-        # the action items the reader may mark as done (the policy asked once per item, here)
-        completable={item.id for v in logs for item in v.actions if policy.can_complete_item(actor, a, item)},
-        today=utcnow().date(),
+        log_html=log_html,
+        today=today,
+        manages=manages,
+        can_write_log=policy.can_write_log(actor, a),
         # the form only staff see, under an active assignment
-        end_form=EndForm() if policy.can_manage_mentoring(actor) and a.is_active else None,
+        end_form_html=_end_form_html(a.id) if manages and a.is_active else None,
         is_mentor=policy.is_assigned_mentor(actor, a),
         is_mentee=policy.is_mentee(actor, a),
     ), status
