@@ -32,7 +32,7 @@ from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.templating import format_datetime
 from d2w.seatfit import services as seatfit
-from d2w.seatfit.models import SeatFitCheck
+from d2w.seatfit.models import WARNING_LIST, SeatFitCheck
 from d2w.seats import queries as seat_queries
 from d2w.seats.models import BOUNDARY_SETS, Seat
 
@@ -74,9 +74,7 @@ class CheckSummary(NamedTuple):
     run_at: datetime
     warnings: str
 
-    @property
-    def warning_list(self) -> list[str]:
-        return [w for w in self.warnings.splitlines() if w]
+    warning_list = WARNING_LIST
 
 
 _CHECK_COLUMNS = (SeatFitCheck.id, SeatFitCheck.band, SeatFitCheck.score, SeatFitCheck.run_at, SeatFitCheck.warnings)

@@ -29,6 +29,14 @@ def _in(values) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+def _warning_list(check) -> list[str]:
+    return [w for w in check.warnings.splitlines() if w]
+
+
+# A check's warnings, one per stored line: shared by the model and the column rows that stand for it.
+WARNING_LIST = property(_warning_list)
+
+
 class SeatFitCheck(db.Model):
     __tablename__ = "seat_fit_checks"
     __table_args__ = (
@@ -64,9 +72,7 @@ class SeatFitCheck(db.Model):
         back_populates="check", lazy="selectin", order_by="SeatFitFactor.position", cascade="all, delete-orphan"
     )
 
-    @property
-    def warning_list(self) -> list[str]:
-        return [w for w in self.warnings.splitlines() if w]
+    warning_list = WARNING_LIST
 
 
 class SeatFitFactor(db.Model):

@@ -25,7 +25,7 @@ from d2w.core.forms import show_error
 from d2w.core.pagination import Page, parse_id, parse_page
 from d2w.seatfit import engine, policy, services
 from d2w.seatfit.forms import STANCE_CHOICES, CheckForm
-from d2w.seatfit.models import SeatFitCheck, SeatFitFactor
+from d2w.seatfit.models import WARNING_LIST, SeatFitCheck, SeatFitFactor
 from d2w.seats import queries as seat_queries
 from d2w.seats.forms import SeatFilterForm
 from d2w.seats.models import Seat
@@ -209,9 +209,7 @@ class CheckRow(NamedTuple):
     seat_boundary_set: str
     run_by_name: str
 
-    @property
-    def warning_list(self) -> list[str]:
-        return [w for w in self.warnings.splitlines() if w]
+    warning_list = WARNING_LIST
 
 
 class ProfileRow(NamedTuple):
