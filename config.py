@@ -139,6 +139,10 @@ class Config:
     # Seconds the dashboard's and the engagement progress page's programme-wide totals may be
     # old (each worker keeps its own copy; 0: always computed afresh).
     AGGREGATE_CACHE_SECONDS = 60
+    # Whether each worker keeps the parts of pages that are the same for everyone who may see
+    # them (a cohort's roster, the mentoring health tables, ...) until the data they show changes
+    # (d2w.core.generations: every write renews its topic's token as it commits).
+    KEEP_FIGURES_UNTIL_CHANGED = True
     # PDF reports: where finished PDFs are kept for a day (empty: instance/reports), and whether a
     # report job renders inside the request (tests) instead of in the background thread pool.
     REPORTS_DIR = ""

@@ -11,6 +11,7 @@ from d2w.candidates.models import (  # noqa: F401
     StageChange,
 )
 from d2w.cohorts.models import Cohort, Enrolment  # noqa: F401
+from d2w.core.generations import DataGeneration  # noqa: F401
 from d2w.engagement.models import Milestone, MilestoneEvent, MilestoneTarget, MilestoneType  # noqa: F401
 from d2w.mentoring.models import (  # noqa: F401
     ActionItem,

@@ -23,8 +23,9 @@ from d2w.candidates import policy as candidates_policy
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
+from d2w.core import generations
 from d2w.core.access import acting_user, roles
-from d2w.core.db import read
+from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import choices, show_error
@@ -145,6 +146,16 @@ def _mine_statements(scope: str, sort) -> tuple:
 @roles("staff")
 def board():
     actor = acting_user()
+    # The same for everyone of the actor's scope (all staff): drawn once per query and kept until
+    # the data changes, for a minute at most (a fit check stops backing its band after
+    # SEATFIT_CHECK_VALID_DAYS, to the minute).
+    minute = utcnow().replace(second=0, microsecond=0)
+    key = ("applications.board", policy.scope_of(actor), request.query_string, minute)
+    body = generations.kept_markup(key, lambda: _draw_board(actor))
+    return render_template("applications/board.html", body=body)
+
+
+def _draw_board(actor) -> str:
     form = BoardFilterForm(request.args or None)
     cohorts = read(select(Cohort.id, Cohort.name).order_by(Cohort.status.desc(), Cohort.name)).all()
     cohort_choices = choices([("", "Any cohort"), *[(str(c.id), c.name) for c in cohorts]])
@@ -161,7 +172,7 @@ def board():
     context = {"form": form, "filters": filters, "counts": counts, "total": sum(counts.values())}
     if filters.status is None:
         columns = services.board(actor, filters, BOARD_COLUMN_LIMIT, counts)
-        return render_template("applications/board.html", columns=columns, **context)
+        return render_template("applications/_board_body.html", columns=columns, **context)
     stmt = services.filtered(services.list_statement(policy.visible_applications(actor)), filters)
     sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", LIST_SORTS, "since")
     stmt = _sorted(stmt, sort, LIST_SORTS, Application.id.desc())
@@ -174,7 +185,7 @@ def board():
         total=counts[filters.status],
     )
     return render_template(
-        "applications/board.html", page=page, rows=services.rows_of(page.items), sort=sort, **context
+        "applications/_board_body.html", page=page, rows=services.rows_of(page.items), sort=sort, **context
     )
 
 

@@ -24,6 +24,7 @@ from d2w.candidates.forms import (
     WithdrawForm,
 )
 from d2w.candidates.models import CandidateProfile
+from d2w.core import generations
 from d2w.core.access import acting_user, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
@@ -43,6 +44,15 @@ def get_visible_profile(profile_id: int) -> CandidateProfile:
 @bp.route("/")
 @roles("staff")
 def index():
+    actor = acting_user()
+    # The same for everyone of the actor's kind (all staff): drawn once per query and kept until
+    # the data changes.
+    key = ("candidates.index", actor.role, actor.is_admin, request.query_string)
+    body = generations.kept_markup(key, lambda: _draw_index(actor))
+    return render_template("candidates/index.html", body=body)
+
+
+def _draw_index(actor) -> str:
     form = CandidateFilterForm(request.args or None)
     form.cohort.choices = choices([("", "Any cohort"), *[(str(i), name) for i, name in queries.filter_cohorts()]])
     filters = queries.ListFilters()
@@ -56,7 +66,7 @@ def index():
         )
     sort = parse_sort(request.args.get("sort"), request.args.get("dir"), queries.LIST_SORTS, "name")
     page = queries.candidate_list(
-        acting_user(),
+        actor,
         filters,
         sort,
         parse_page(request.args.get("page")),
@@ -64,7 +74,7 @@ def index():
         current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"],
     )
     return render_template(
-        "candidates/index.html",
+        "candidates/_index_body.html",
         page=page,
         form=form,
         sort=sort,

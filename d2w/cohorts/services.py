@@ -344,6 +344,31 @@ def roster_rows(cohort_id: int) -> list[RosterRow]:
     return [RosterRow(*row) for row in rows]
 
 
+def detail_parts(cohort_id: int, at_risk_threshold: int) -> dict:
+    """What a cohort's page shows below its summary: the roster with each candidate's attendance
+    and at-risk flag, those who withdrew, and the cohort's sessions (six queries)."""
+    from d2w.candidates.queries import at_risk_ids
+    from d2w.programme import services as programme
+
+    roster = roster_rows(cohort_id)
+    profile_ids = [r.profile_id for r in roster]
+    withdrawn = read(
+        select(Enrolment.ended_at, User.name)
+        .join(Enrolment.profile)
+        .join(User)
+        .where(Enrolment.cohort_id == cohort_id, Enrolment.status == "withdrawn")
+        .order_by(func.lower(User.name))
+    ).all()
+    return {
+        "roster": roster,
+        "withdrawn": withdrawn,
+        "attendance": programme.candidate_rates(profile_ids),
+        "sessions": programme.sessions_for_cohort(cohort_id),
+        "at_risk": at_risk_ids(profile_ids, at_risk_threshold),
+        "uninvited": sum(1 for r in roster if r.active and not r.has_password),
+    }
+
+
 def invite_enrolled(actor: User, cohort: Cohort) -> list[tuple[User, str]]:
     """New invitation links for enrolled candidates who have not made their account yet."""
     _require_staff(actor)

@@ -6,19 +6,17 @@ import base64
 import binascii
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from d2w.auth.forms import ActionForm
 from d2w.auth.mailers import send_password_link
-from d2w.auth.models import User
-from d2w.candidates.queries import at_risk_ids
 from d2w.candidates.services import profile_of
 from d2w.cohorts import importer, services
 from d2w.cohorts.forms import CohortFilterForm, CohortForm, ConfirmImportForm, EnrolForm, ImportForm
 from d2w.cohorts.models import Cohort, Enrolment
+from d2w.core import generations
 from d2w.core.access import acting_user, roles
 from d2w.core.csvio import write_csv
-from d2w.core.db import read
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
 from d2w.core.forms import show_error
@@ -83,30 +81,19 @@ def new():
 @bp.route("/<int:cohort_id>")
 @roles("staff")
 def detail(cohort_id: int):
-    from d2w.programme import services as programme
-
     cohort = get_cohort(cohort_id)
-    roster = services.roster_rows(cohort.id)
-    withdrawn = read(
-        select(Enrolment.ended_at, User.name)
-        .join(Enrolment.profile)
-        .join(User)
-        .where(Enrolment.cohort_id == cohort.id, Enrolment.status == "withdrawn")
-        .order_by(func.lower(User.name))
-    ).all()
-    profile_ids = [r.profile_id for r in roster]
-    return render_template(
-        "cohorts/detail.html",
-        cohort=cohort,
-        roster=roster,
-        withdrawn=withdrawn,
-        attendance=programme.candidate_rates(profile_ids),
-        sessions=programme.sessions_for_cohort(cohort.id),
-        at_risk=at_risk_ids(profile_ids, current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]),
-        enrol_form=EnrolForm(),
-        action_form=ActionForm(),
-        uninvited=sum(1 for r in roster if r.active and not r.has_password),
+    # The roster and sessions are the same for every member of staff: drawn once and kept until
+    # the programme's data changes.
+    parts = generations.kept_markup(
+        ("cohorts.detail", cohort.id),
+        lambda: render_template(
+            "cohorts/_detail_parts.html",
+            cohort=cohort,
+            enrol_form=EnrolForm(formdata=None),
+            **services.detail_parts(cohort.id, current_app.config["AT_RISK_CONSECUTIVE_ABSENCES"]),
+        ),
     )
+    return render_template("cohorts/detail.html", cohort=cohort, parts=parts)
 
 
 @bp.route("/<int:cohort_id>/edit", methods=["GET", "POST"])

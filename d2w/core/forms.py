@@ -234,3 +234,21 @@ def render_label(field) -> Markup:
 
 
 _DEFAULT_RENDER_FIELD = DefaultMeta.render_field
+
+
+def drawn_for_keeping(draw) -> tuple[str, str | None]:
+    """``draw()``'s markup, to keep and give other requests (``with_this_token``), with the CSRF
+    token it holds (None if it holds no form). A token is a signed random value that turns up
+    nowhere else in a page."""
+    token = generate_csrf()
+    html = str(draw())
+    return html, (token if token in html else None)
+
+
+def with_this_token(html: str, drawn_with: str | None) -> Markup:
+    """Kept markup (``drawn_for_keeping``) with this request's CSRF token in its forms."""
+    if drawn_with is not None:
+        token = generate_csrf()
+        if token != drawn_with:
+            html = html.replace(drawn_with, token)
+    return Markup(html)  # noqa: S704 - markup drawn by a template or an escaping function

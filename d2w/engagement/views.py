@@ -12,7 +12,7 @@ from sqlalchemy.orm import defaultload
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
-from d2w.core import cache
+from d2w.core import cache, generations
 from d2w.core.access import acting_user, roles
 from d2w.core.errors import Conflict, DomainError
 from d2w.core.extensions import db
@@ -461,7 +461,14 @@ def targets(cohort_id: int):
 @roles("staff")
 def cohort_progress(cohort_id: int):
     cohort = _get_cohort(cohort_id)
-    return render_template("engagement/cohort.html", cohort=cohort, progress=services.cohort_progress(cohort))
+    # The same for every member of staff: drawn once and kept until the data changes.
+    parts = generations.kept_markup(
+        ("engagement.cohort", cohort.id),
+        lambda: render_template(
+            "engagement/_cohort_parts.html", cohort=cohort, progress=services.cohort_progress(cohort)
+        ),
+    )
+    return render_template("engagement/cohort.html", cohort=cohort, parts=parts)
 
 
 @bp.route("/progress")

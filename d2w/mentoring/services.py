@@ -29,6 +29,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import check_region, clean_languages
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
+from d2w.core import generations
 from d2w.core.db import read, utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
@@ -312,7 +313,12 @@ def suggestions(
         needed_skills=tuple(needed_skills(profile) if needed is None else needed),
         focus_skills=tuple(s for s in (focus or []) if s in SKILL_LABELS),
     )
-    return matching.rank(needs, mentor_offers(), SKILL_LABELS)
+    # The mentors' offers and the ranking for these needs are the same until the data changes.
+    ranked = generations.kept(
+        ("mentoring.suggestions", needs),
+        lambda: matching.rank(needs, generations.kept(("mentoring.offers",), mentor_offers), SKILL_LABELS),
+    )
+    return list(ranked)  # a copy: the kept list is shared
 
 
 # ---------------------------------------------------------------------------------------------

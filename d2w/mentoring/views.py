@@ -12,6 +12,7 @@ from d2w.auth.forms import ActionForm
 from d2w.auth.models import User
 from d2w.candidates import policy as candidate_policy
 from d2w.candidates.models import CandidateProfile
+from d2w.core import generations
 from d2w.core.access import acting_user, roles
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
@@ -157,23 +158,32 @@ def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: in
     focus = [f for f in (focus_form.focus.data or []) if f in SKILL_LABELS] if request.args else []
     show_all = request.args.get("all") == "1"
     needed = services.needed_skills(profile)
-    ranked = services.suggestions(profile, focus, needed)
-    assign_form.mentor.choices = choices(
-        [("", "Choose a mentor"), *((str(s.mentor.mentor_id), s.mentor.name) for s in ranked if s.available)]
-    )
-    return render_template(
-        "mentoring/match.html",
-        profile=profile,
-        suggestions=ranked if show_all else ranked[:SUGGESTIONS_SHOWN],
-        suggestions_total=len(ranked),
-        show_all=show_all,
-        needed=needed,
-        focus=focus,
-        focus_form=focus_form,
-        form=assign_form,
-        current=services.current_mentors(profile),
-        end_form=EndForm(),
-    ), status
+
+    def draw() -> str:
+        ranked = services.suggestions(profile, focus, needed)
+        assign_form.mentor.choices = choices(
+            [("", "Choose a mentor"), *((str(s.mentor.mentor_id), s.mentor.name) for s in ranked if s.available)]
+        )
+        return render_template(
+            "mentoring/_match_parts.html",
+            profile=profile,
+            suggestions=ranked if show_all else ranked[:SUGGESTIONS_SHOWN],
+            suggestions_total=len(ranked),
+            show_all=show_all,
+            needed=needed,
+            focus=focus,
+            focus_form=focus_form,
+            form=assign_form,
+            current=services.current_mentors(profile),
+        )
+
+    if assign_form.errors or request.method != "GET":
+        parts = Markup(draw())  # noqa: S704 - rendered by a template (autoescaped)
+    else:
+        # A blank page is the same for every member of staff: kept until the data changes.
+        key = ("mentoring.match", profile.id, tuple(needed), tuple(focus), show_all)
+        parts = generations.kept_markup(key, draw)
+    return render_template("mentoring/match.html", profile=profile, parts=parts), status
 
 
 @bp.route("/candidates/<int:profile_id>/match")
@@ -457,7 +467,14 @@ def mine():
 @bp.route("/health")
 @roles("staff")
 def health():
-    h = services.health(acting_user(), parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    return render_template(
-        "mentoring/health.html", h=h, page=h.pairs, today=utcnow().date(), weeks=services.lapse_weeks()
-    )
+    actor = acting_user()
+    page = parse_page(request.args.get("page"))
+    today = utcnow().date()
+
+    def draw() -> str:
+        h = services.health(actor, page, current_app.config["PAGE_SIZE"], today)
+        return render_template("mentoring/_health.html", h=h, page=h.pairs, today=today, weeks=services.lapse_weeks())
+
+    # The same for every member of staff: kept per page of pairs and day until the data changes.
+    body = generations.kept_markup(("mentoring.health", request.query_string, today), draw)
+    return render_template("mentoring/health.html", body=body)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from d2w.auth.forms import ActionForm
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import Cohort
+from d2w.core import generations
 from d2w.core.access import acting_user, public, roles
 from d2w.core.db import read, utcnow
 from d2w.core.errors import Conflict, DomainError
@@ -111,6 +112,16 @@ def _tell_cohort(sent: mailers.Sent, what: str) -> None:
 @bp.route("/")
 @roles("staff")
 def index():
+    actor = acting_user()
+    # The same for everyone of the actor's kind (all staff): drawn once per query and kept until
+    # the data changes, for a minute at most (a session counts as upcoming until it ends).
+    minute = utcnow().replace(second=0, microsecond=0)
+    key = ("programme.index", actor.role, actor.is_admin, request.query_string, minute)
+    body = generations.kept_markup(key, lambda: _draw_index(actor))
+    return render_template("programme/index.html", body=body)
+
+
+def _draw_index(actor) -> str:
     form = SessionFilterForm(request.args or None)
     cohorts = read(select(Cohort.id, Cohort.name).order_by(func.lower(Cohort.name), Cohort.id)).all()
     form.cohort.choices = choices([("", "Any cohort"), *((str(cid), name) for cid, name in cohorts)])
@@ -127,7 +138,7 @@ def index():
         request.args.get("sort"), request.args.get("dir") or default_dir, services.SESSION_SORTS, "starts"
     )
     page = services.session_page(
-        acting_user(),
+        actor,
         when=when,
         cohort_id=cohort_id,
         skill=skill,
@@ -135,7 +146,7 @@ def index():
         page=parse_page(request.args.get("page")),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("programme/index.html", form=form, page=page, rows=page.items, sort=sort, when=when)
+    return render_template("programme/_index_body.html", form=form, page=page, rows=page.items, sort=sort, when=when)
 
 
 @bp.route("/new", methods=["GET", "POST"])

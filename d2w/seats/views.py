@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
 from sqlalchemy import Select, func, select
 
-from d2w.core import charts
+from d2w.core import charts, generations
 from d2w.core.access import acting_user, roles
 from d2w.core.db import named_rows
 from d2w.core.extensions import db
@@ -120,9 +120,18 @@ def _unfiltered_statement(boundary_set: str, sort: Sort) -> Select:
 @bp.route("/")
 @roles("staff", "mentor", "candidate")
 def index():
-    if not policy.can_browse_seats(acting_user()):
+    actor = acting_user()
+    if not policy.can_browse_seats(actor):
         abort(403)
     filters = queries.parse_filters(request.args)
+    # The same for every user of one kind: drawn once per query and kept until the seat data
+    # changes (an import).
+    key = ("seats.index", actor.role, actor.is_admin, request.query_string)
+    body = generations.kept_markup(key, lambda: _draw_index(filters), topics=(generations.SEATS,))
+    return render_template("seats/index.html", body=body), 400 if filters.problems else 200
+
+
+def _draw_index(filters) -> str:
     form = SeatFilterForm(request.args or None)
     form.boundaries.data = filters.boundary_set
     won = cache.kept(("winner_counts", filters.boundary_set), lambda: queries.winner_counts(filters.boundary_set))
@@ -152,16 +161,15 @@ def index():
         total=total,
     )
     page.items = named_rows(page.items)
-    status = 400 if filters.problems else 200
     return render_template(
-        "seats/index.html",
+        "seats/_index_body.html",
         form=form,
         filters=filters,
         page=page,
         sort=sort,
         election=filters.election,
         young_band="18–29" if filters.boundary_set == "2010" else "20–29",
-    ), status
+    )
 
 
 # ---------------------------------------------------------------------------------------------

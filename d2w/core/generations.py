@@ -1,0 +1,211 @@
+"""What the data looked like when a figure was worked out, so that a worker can keep the figure
+until the data changes, and no longer.
+
+Each *topic* ("programme": people, cohorts, sessions, milestones, mentoring, applications and
+checks; "seats": the seat data) has a row in ``data_generations`` holding a random token. Every
+transaction that writes to one of a topic's tables gives the topic a new token as it commits,
+in the same transaction, so a reader who sees the old token also sees the old data, and one who
+sees the new token sees the new data (on both databases). A worker keeps a figure with the tokens
+it was worked out under (``kept``) and works it out again once a token has changed. Tokens are
+random rather than counted, so two databases (or two copies of one) never share a token.
+
+How writes are noticed: every INSERT, UPDATE and DELETE statement a connection runs (the ORM's
+flushes, bulk statements and plain Core statements alike) marks its table's topic on the
+connection; a session's commit then renews the marked topics' tokens before it commits. Tables
+that change on every sign-in or page view and that no kept figure shows (audit events, sessions,
+sign-in tokens and throttles, report jobs) mark nothing. Writes made outside d2w (psql, a
+restored backup) are not seen: restart the workers after one.
+
+What may be kept: plain data or rendered markup, the same for everyone who may see the page
+(the caller's key says who that is), that depends on the data and the key alone, never on the
+clock (put the day in the key when a figure depends on it). When a topic's token changes, a
+worker drops everything it kept under the old one.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import String, event, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.dml import UpdateBase
+
+from d2w.core.extensions import db
+from d2w.core.forms import drawn_for_keeping, with_this_token
+
+T = TypeVar("T")
+
+PROGRAMME = "programme"
+SEATS = "seats"
+TOPICS = (PROGRAMME, SEATS)
+
+SEAT_TABLES = frozenset({"seats", "seat_results", "seat_party_shares", "data_sources", "seat_figure_sources"})
+# Written on sign-in, on page views or by the report queue; no kept figure shows them.
+UNMARKED_TABLES = frozenset(
+    {
+        "data_generations",
+        "alembic_version",
+        "audit_events",
+        "user_sessions",
+        "auth_tokens",
+        "login_throttles",
+        "report_jobs",
+    }
+)
+
+_MARKED = "d2w.generations.marked"  # Connection.info: the topics this transaction has written to
+_TOKENS = "d2w.generations.tokens"  # Session.info: the tokens read in this transaction
+
+
+class DataGeneration(db.Model):
+    __tablename__ = "data_generations"
+
+    topic: Mapped[str] = mapped_column(String(20), primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+
+
+def topic_of(table_name: str | None) -> str | None:
+    """The topic a write to this table changes (None: no topic)."""
+    if table_name is None or table_name in UNMARKED_TABLES:
+        return None
+    return SEATS if table_name in SEAT_TABLES else PROGRAMME
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+# ---- noticing writes ------------------------------------------------------------------------
+
+
+@event.listens_for(Engine, "before_execute")
+def _mark_write(conn: Connection, clauseelement, multiparams, params, execution_options):
+    if isinstance(clauseelement, UpdateBase):
+        topic = topic_of(getattr(clauseelement.table, "name", None))
+        if topic is not None:
+            conn.info.setdefault(_MARKED, set()).add(topic)
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_marks(conn: Connection):
+    conn.info.pop(_MARKED, None)
+
+
+def renew(connection: Connection, topics) -> None:
+    """Give these topics new tokens, in the connection's transaction."""
+    topics = sorted(set(topics))
+    if not topics:
+        return
+    table = DataGeneration.__table__
+    token = new_token()
+    result = connection.execute(update(table).where(table.c.topic.in_(topics)).values(token=token))
+    if result.rowcount != len(topics):  # a database whose rows are missing: add them
+        have = set(connection.execute(select(table.c.topic).where(table.c.topic.in_(topics))).scalars())
+        missing = [{"topic": t, "token": token} for t in topics if t not in have]
+        if missing:
+            connection.execute(table.insert(), missing)
+
+
+@event.listens_for(Session, "before_commit")
+def _renew_on_commit(session: Session) -> None:
+    # The commit flushes after this hook: flush first, so the flush's writes are marked too.
+    session.flush()
+    if not session.in_transaction():
+        return
+    connection = session.connection()  # d2w has one database: the transaction's one connection
+    marked = connection.info.pop(_MARKED, None)
+    if marked:
+        renew(connection, marked)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_tokens(session: Session, *args) -> None:
+    session.info.pop(_TOKENS, None)
+
+
+# ---- reading tokens and keeping figures ---------------------------------------------------
+
+_TOKEN_QUERY = select(DataGeneration.topic, DataGeneration.token)
+
+
+def tokens() -> dict[str, str]:
+    """Every topic's token, as this transaction sees it (read once per transaction)."""
+    session = db.session()
+    known = session.info.get(_TOKENS)
+    if known is None:
+        from d2w.core.db import read
+
+        known = dict(read(_TOKEN_QUERY).all())
+        session.info[_TOKENS] = known
+    return known
+
+
+class GenerationCache:
+    """Figures kept per worker until a topic they depend on changes."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        # (database, topics) -> (their tokens, {key: value})
+        self._spaces: dict[tuple, tuple[tuple, dict]] = {}
+        self._lock = threading.Lock()
+
+    def kept(self, key: tuple[Hashable, ...], compute: Callable[[], T], topics=(PROGRAMME,)) -> T:
+        """``compute()``, or what it gave for this key while the topics' tokens were as now."""
+        if not current_app.config.get("KEEP_FIGURES_UNTIL_CHANGED", True):
+            return compute()
+        known = tokens()
+        now = tuple(known.get(t) for t in topics)
+        if None in now:  # a database without its rows yet: keep nothing
+            return compute()
+        space_key = (str(db.engine.url), tuple(topics))
+        with self._lock:
+            space = self._spaces.get(space_key)
+            if space is not None and space[0] == now:
+                hit = space[1].get(key, _MISSING)
+                if hit is not _MISSING:
+                    return hit  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            space = self._spaces.get(space_key)
+            if space is None or space[0] != now:
+                space = (now, {})  # what was kept under the old tokens goes
+                self._spaces[space_key] = space
+            elif len(space[1]) >= self.max_entries:
+                space[1].clear()
+            space[1][key] = value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._spaces.clear()
+
+    def __len__(self) -> int:
+        return sum(len(entries) for _, entries in self._spaces.values())
+
+
+_MISSING = object()
+_figures = GenerationCache(512)
+
+
+def kept(key: tuple[Hashable, ...], compute: Callable[[], T], topics=(PROGRAMME,)) -> T:
+    """``compute()``, kept by this worker until the data of ``topics`` changes."""
+    return _figures.kept(key, compute, topics)
+
+
+def clear() -> None:
+    _figures.clear()
+
+
+def kept_markup(key: tuple[Hashable, ...], draw: Callable[[], str], topics=(PROGRAMME,)) -> Markup:
+    """Markup from ``draw()`` (a part of a page), kept like ``kept``; its forms carry each
+    request's own CSRF token."""
+    html, drawn_with = kept(key, lambda: drawn_for_keeping(draw), topics)
+    return with_this_token(html, drawn_with)

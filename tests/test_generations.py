@@ -1,0 +1,296 @@
+"""Figures kept until the data changes (d2w.core.generations): every write renews its topic's
+token as it commits, in the same transaction; nothing else does; kept figures and page parts
+follow the tokens, and kept forms carry each request's own CSRF token."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
+
+from d2w.audit import services as audit
+from d2w.auth.models import User, UserSession
+from d2w.cohorts.models import Cohort
+from d2w.core import generations
+from d2w.core.extensions import db
+from d2w.seats.models import DataSource
+from tests.conftest import count_queries, login, post
+from tests.test_programme import prog  # noqa: F401 - a fixture
+
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _tokens(app) -> dict[str, str]:
+    with app.app_context():
+        return dict(
+            db.session.execute(select(generations.DataGeneration.topic, generations.DataGeneration.token)).all()
+        )
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    generations.clear()
+    yield
+    generations.clear()
+
+
+def test_topics_of_tables():
+    assert generations.topic_of("cohorts") == generations.PROGRAMME
+    assert generations.topic_of("mentoring_logs") == generations.PROGRAMME
+    assert generations.topic_of("seat_results") == generations.SEATS
+    for table in ("audit_events", "user_sessions", "login_throttles", "auth_tokens", "report_jobs", "data_generations"):
+        assert generations.topic_of(table) is None
+    # Every table d2w has is either a topic's or named as unmarked.
+    import d2w.models  # noqa: F401
+
+    for name in db.metadata.tables:
+        assert generations.topic_of(name) in (None, *generations.TOPICS)
+
+
+def test_the_migration_gives_each_topic_its_own_token(app):
+    tokens = _tokens(app)
+    assert set(tokens) == set(generations.TOPICS)
+    assert len(set(tokens.values())) == 2 and all(len(t) == 32 for t in tokens.values())
+
+
+def test_orm_writes_renew_the_programme_token_only(app, people, make):
+    before = _tokens(app)
+    cohort_id = make.cohort("Renewed")  # an ORM insert, committed
+    after_insert = _tokens(app)
+    assert after_insert["programme"] != before["programme"]
+    assert after_insert["seats"] == before["seats"]
+    with app.app_context():
+        db.session.get(Cohort, cohort_id).capacity = 40  # an ORM update
+        db.session.commit()
+    after_update = _tokens(app)
+    assert after_update["programme"] != after_insert["programme"]
+    with app.app_context():
+        db.session.delete(db.session.get(Cohort, cohort_id))  # an ORM delete
+        db.session.commit()
+    assert _tokens(app)["programme"] != after_update["programme"]
+
+
+def test_bulk_and_core_writes_renew_too(app, people, make):
+    cohort_id = make.cohort("Bulk")
+    before = _tokens(app)
+    with app.app_context():
+        db.session.execute(update(Cohort).where(Cohort.id == cohort_id).values(capacity=12))
+        db.session.commit()
+    after_bulk = _tokens(app)
+    assert after_bulk["programme"] != before["programme"]
+    with app.app_context():
+        db.session.connection().execute(
+            insert(DataSource.__table__).values(
+                key="tst", title="A test source", publisher="Tests", licence="OGL", notes=""
+            )
+        )
+        db.session.commit()
+    after_core = _tokens(app)
+    assert after_core["seats"] != after_bulk["seats"]
+    assert after_core["programme"] == after_bulk["programme"]
+
+
+def test_reads_audit_events_and_sessions_renew_nothing(app, people):
+    before = _tokens(app)
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        db.session.scalars(select(Cohort)).all()
+        audit.record(staff, "test.viewed", staff, summary="looked")
+        db.session.execute(update(UserSession).values(last_seen_at=UserSession.last_seen_at))
+        db.session.commit()
+    assert _tokens(app) == before
+
+
+def test_a_rolled_back_write_renews_nothing_and_leaves_no_mark(app, people, make):
+    cohort_id = make.cohort("Rolled back")
+    before = _tokens(app)
+    with app.app_context():
+        db.session.execute(update(Cohort).where(Cohort.id == cohort_id).values(capacity=3))
+        db.session.rollback()
+        db.session.scalars(select(Cohort)).all()
+        db.session.commit()  # a later read-only transaction on the same connection
+    assert _tokens(app) == before
+    with app.app_context():
+        assert db.session.get(Cohort, cohort_id).capacity == 30
+
+
+def test_the_token_changes_in_the_writing_transaction(app, people, make):
+    """A reader sees the old token with the old data until the writer commits, then both new."""
+    cohort_id = make.cohort("Atomic")
+    before = _tokens(app)["programme"]
+    with app.app_context():
+        writer = db.engine.connect()
+        try:
+            session = Session(bind=writer)
+            session.execute(update(Cohort).where(Cohort.id == cohort_id).values(capacity=7))
+            session.flush()
+            assert _tokens(app)["programme"] == before  # not committed yet: nothing renewed
+            session.commit()
+            session.close()
+        finally:
+            writer.close()
+    assert _tokens(app)["programme"] != before
+
+
+def test_tokens_are_read_once_per_transaction(app, people):
+    with app.test_request_context():
+        with count_queries(app) as statements:
+            first = generations.tokens()
+            again = generations.tokens()
+        assert first == again and len(statements) == 1
+        db.session.commit()
+        with count_queries(app) as statements:
+            generations.tokens()
+        assert len(statements) == 1  # read again in the next transaction
+
+
+def test_kept_figures_follow_the_token(app, people, make):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return len(db.session.scalars(select(Cohort)).all())
+
+    with app.test_request_context():
+        assert generations.kept(("test.cohorts",), compute) == 0
+        assert generations.kept(("test.cohorts",), compute) == 0
+        assert len(calls) == 1
+        db.session.commit()
+    make.cohort("One more")
+    with app.test_request_context():
+        assert generations.kept(("test.cohorts",), compute) == 1
+        assert len(calls) == 2
+        assert len(generations._figures) == 1  # what was kept under the old token is gone
+        # another key is kept beside it; a seats-only figure ignores programme writes
+        generations.kept(("test.other",), lambda: "x")
+        generations.kept(("test.seats",), lambda: "s", topics=(generations.SEATS,))
+        assert len(generations._figures) == 3
+    make.cohort("And another")
+    with app.test_request_context():
+        assert generations.kept(("test.seats",), lambda: "recomputed", topics=(generations.SEATS,)) == "s"
+
+
+def test_nothing_is_kept_when_turned_off_or_without_tokens(app, people):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return "figure"
+
+    with app.test_request_context():
+        app.config["KEEP_FIGURES_UNTIL_CHANGED"] = False
+        generations.kept(("test.off",), compute)
+        generations.kept(("test.off",), compute)
+        assert len(calls) == 2
+        app.config["KEEP_FIGURES_UNTIL_CHANGED"] = True
+        db.session.execute(text("DELETE FROM data_generations"))
+        db.session.commit()
+        generations.kept(("test.none",), compute)
+        generations.kept(("test.none",), compute)
+        assert len(calls) == 4
+        # the next write puts the rows back
+        db.session.execute(update(User).where(User.id == people["staff"].id).values(name="Sam Staff"))
+        db.session.commit()
+    assert set(_tokens(app)) == {"programme"}
+
+
+def test_a_kept_cohort_page_follows_enrolments_and_gives_each_session_its_token(app, people, make):
+    cohort_id = make.cohort("Kept", capacity=5)
+    make.enrol(cohort_id, people["candidate"])
+    first = app.test_client()
+    second = app.test_client()
+    login(first, people["staff"].email)
+    login(second, people["admin"].email)
+    page = first.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    assert "Chidi Candidate" in page and "Cara Candidate" not in page
+    first_tokens = set(_TOKEN.findall(page))
+    with count_queries(app) as statements:
+        page = second.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    assert not any("FROM enrolments" in s for s in statements)  # the roster came from what was kept
+    second_tokens = set(_TOKEN.findall(page))
+    assert len(first_tokens) == len(second_tokens) == 1 and first_tokens != second_tokens
+    # the kept withdraw button posts with the second session's own token
+    withdraw = re.search(r'action="(/cohorts/\d+/enrolments/\d+/withdraw)"', page).group(1)
+    assert second.post(withdraw, data={"csrf_token": second_tokens.pop()}).status_code == 302
+    page = first.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    assert "Withdrawn (1)" in page and "Candidates (0)" in page
+    # an enrolment by the other member of staff shows at once
+    assert post(second, f"/cohorts/{cohort_id}/enrol", {"email": "candidate2@example.org"}).status_code == 302
+    assert "Cara Candidate" in first.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+
+
+def test_every_kept_page_follows_a_change_of_what_it_shows(seat_data, app, people, make, prog):  # noqa: F811
+    """Each page part kept until the programme's data changes (cohort roster, cohort engagement,
+    mentoring health, a candidate's mentor suggestions, the applications board, the candidate
+    and session lists) shows the new names after a rename."""
+    from d2w.mentoring import services as mentoring
+    from tests.test_applications import start
+    from tests.test_mentoring import _log_fields, _mentor_profile, _profile
+
+    cohort_id = make.cohort("Kept pages")
+    profile_id = make.enrol(cohort_id, people["candidate"])
+    prog.sessions(cohort_id, weeks=1, title="Kept session")
+    start(app, people)
+    with app.app_context():
+        admin = db.session.get(User, people["admin"].id)
+        mentor = _mentor_profile(admin, people["mentor"].id)
+        assignment = mentoring.assign(admin, _profile(people["candidate"].id), mentor, is_primary=True)
+        from datetime import timedelta
+
+        from d2w.core.db import utcnow
+
+        mentoring.add_log(
+            db.session.get(User, people["mentor"].id),
+            assignment,
+            _log_fields(met_on=utcnow().date() - timedelta(weeks=10)),
+        )
+        db.session.commit()
+    client = app.test_client()
+    login(client, people["staff"].email)
+    pages = {
+        f"/cohorts/{cohort_id}": "Chidi Candidate",
+        f"/milestones/cohorts/{cohort_id}": None,
+        "/mentoring/health": "Meera Mentor",
+        f"/mentoring/candidates/{profile_id}/match": "Meera Mentor",
+        "/applications/": "Chidi Candidate",
+        "/candidates/": "Chidi Candidate",
+        "/sessions/?when=all": "Kept pages",
+    }
+    for path, shown in pages.items():
+        for _ in range(2):  # drawn, then kept
+            response = client.get(path)
+            assert response.status_code == 200, path
+            if shown:
+                assert shown in response.get_data(as_text=True), path
+    with app.app_context():
+        for ref, name in ((people["candidate"], "Chidinma Candidate"), (people["mentor"], "Meera Mentor-Shah")):
+            db.session.get(User, ref.id).name = name
+        db.session.get(Cohort, cohort_id).name = "Kept pages, renamed"
+        db.session.commit()
+    renamed = {"Chidi Candidate": "Chidinma Candidate", "Meera Mentor": "Meera Mentor-Shah", "Kept pages": "renamed"}
+    for path, shown in pages.items():
+        if shown:
+            assert renamed[shown] in client.get(path).get_data(as_text=True), path
+
+
+def test_the_kept_seat_browser_follows_the_seat_data(seat_data, app, people):
+    from d2w.seats.models import Seat
+
+    client = app.test_client()
+    login(client, people["candidate"].email)
+    path = "/seats/?q=bristol+central"
+    assert "Bristol Central" in client.get(path).get_data(as_text=True)
+    before = _tokens(app)
+    with app.app_context():
+        seat = db.session.scalar(select(Seat).where(Seat.name == "Bristol Central"))
+        seat.name, seat_id = "Bristol Central (renamed)", seat.id
+        db.session.commit()
+    try:
+        assert _tokens(app)["seats"] != before["seats"] and _tokens(app)["programme"] == before["programme"]
+        assert "Bristol Central (renamed)" in client.get(path).get_data(as_text=True)
+    finally:  # the seat tables are shared by the tests that use them
+        with app.app_context():
+            db.session.get(Seat, seat_id).name = "Bristol Central"
+            db.session.commit()
