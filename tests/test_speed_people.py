@@ -419,7 +419,7 @@ def test_audit_log_rows_and_queries(app, client, people):
     assert f'<a href="/users/{people["staff"].id}">user {people["staff"].id}</a>' in html
     assert "System or anonymous" in html and "Ada Admin <span" in html
     assert "test.user_touched" in html and "test.system_ran" in html
-    from d2w.audit.views import EventRow, event_rows
+    from d2w.audit.queries import EventRow, event_rows
 
     with app.app_context():
         old = db.session.scalars(

@@ -40,6 +40,21 @@ _QUICK = {
 }
 
 
+try:  # markupsafe's own escaping of a str, without making a Markup of it (most of escape()'s cost)
+    from markupsafe._speedups import _escape_inner as _escape_str
+except ImportError:  # pragma: no cover - markupsafe without its C speedups, or a later layout
+
+    def _escape_str(value: str) -> str:
+        return str(escape(value))
+
+
+def text(value: str) -> str:
+    """``escape(value)`` of a str as a plain str: the same characters (``&<>'"``) escaped the
+    same way, at a tenth of the cost (escape() spends most of its time making the Markup). For
+    markup drawn in Python (the ``rendering`` modules)."""
+    return _escape_str(value) if type(value) is str else str(escape(value))
+
+
 def format_date(value, fmt: str = "%-d %b %Y") -> str:
     """``value.strftime(fmt)`` for a date or datetime: the same text, without strftime's cost
     for the formats above (a list of 25 rows with two dates each spent 1.6 M instructions on

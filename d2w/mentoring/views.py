@@ -157,9 +157,9 @@ def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: in
     focus_form = FocusForm(request.args or None)
     focus = [f for f in (focus_form.focus.data or []) if f in SKILL_LABELS] if request.args else []
     show_all = request.args.get("all") == "1"
-    needed = services.needed_skills(profile)
 
     def draw() -> str:
+        needed = services.needed_skills(profile)
         ranked = services.suggestions(profile, focus, needed)
         assign_form.mentor.choices = choices(
             [("", "Choose a mentor"), *((str(s.mentor.mentor_id), s.mentor.name) for s in ranked if s.available)]
@@ -180,8 +180,10 @@ def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: in
     if assign_form.errors or request.method != "GET":
         parts = Markup(draw())  # noqa: S704 - rendered by a template (autoescaped)
     else:
-        # A blank page is the same for every member of staff: kept until the data changes.
-        key = ("mentoring.match", profile.id, tuple(needed), tuple(focus), show_all)
+        # A blank page is the same for every member of staff: kept until the data changes, for a
+        # minute at most (the skill areas still needed count the sessions not yet held).
+        minute = utcnow().replace(second=0, microsecond=0)
+        key = ("mentoring.match", profile.id, tuple(focus), show_all, minute)
         parts = generations.kept_markup(key, draw)
     return render_template("mentoring/match.html", profile=profile, parts=parts), status
 
