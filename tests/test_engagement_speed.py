@@ -134,11 +134,18 @@ def test_review_counts_without_joins_and_filters_by_status_and_type(app, people)
     assert people["candidate"].name in page
     for client in (staff, mentor):
         queries = page_queries(app, client, "/milestones/?status=all&sort=candidate")
-        # The types for the filter, the count (no joins) and the page.
+        # The data's tokens, the count (no joins) and the page (the types for the filter are kept
+        # from the pages above); then the count and page too are kept until the data changes.
         assert len(queries) == 3, queries
+        assert not [q for q in queries if "FROM milestone_types ORDER BY" in q]
         count = next(q for q in queries if "count(" in q.lower())
         assert "milestone_types" not in count and "JOIN users" not in count
         assert not [q for q in queries if any(t in q for t in UNWANTED)]
+        assert len(page_queries(app, client, "/milestones/?status=all&sort=candidate")) == 1
+    # a change shows at once: the mentor's count drops when a milestone is verified
+    assert "Showing 1–2 of 2" in mentor.get("/milestones/?status=awaiting").get_data(as_text=True)
+    _verify(app, people, english_ids[1])
+    assert "Showing 1–1 of 1" in mentor.get("/milestones/?status=awaiting").get_data(as_text=True)
 
 
 def test_own_milestones_page_counts_and_progress_in_every_cohort(app, people):

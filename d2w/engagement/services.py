@@ -31,6 +31,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
+from d2w.core import generations
 from d2w.core.db import built_once, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
@@ -921,10 +922,18 @@ def review_page(actor: User, status: str, type_id: int | None, sort: Sort, numbe
     shape = ("engagement.review_page", status == "all", type_id is not None, sort.key, sort.descending)
     (count, rows), params = built_once(shape, actor, _build_review_page(status, type_id is not None, sort))
     params.update(status=status, type_id=type_id)
-    total = read(count, params).scalar() or 0
-    number = min(number, max(1, math.ceil(total / per_page)))
-    items = read(rows, {**params, "limit": per_page, "offset": (number - 1) * per_page}).all()
-    return Page(items=[MilestoneRow(*r) for r in items], page=number, per_page=per_page, total=total)
+
+    def find() -> tuple[int, int, list[MilestoneRow]]:
+        total = read(count, params).scalar() or 0
+        shown = min(number, max(1, math.ceil(total / per_page)))
+        items = read(rows, {**params, "limit": per_page, "offset": (shown - 1) * per_page}).all()
+        return total, shown, [MilestoneRow(*r) for r in items]
+
+    # The count (16,000 waiting milestones at the benchmark's scale) and the page are kept until
+    # the programme's data changes.
+    key = (shape, actor.role, bool(actor.is_admin), tuple(sorted(params.items())), number, per_page)
+    total, shown, items = generations.kept(key, find)
+    return Page(items=list(items), page=shown, per_page=per_page, total=total)
 
 
 def type_options() -> list[tuple[int, str]]:

@@ -307,9 +307,8 @@ def return_milestone(milestone_id: int):
 @roles("staff", "mentor")
 def review():
     form = ReviewFilterForm(request.args or None)
-    # The catalogue changes only when staff edit it (which clears this worker's copy); another
-    # worker's filter may list it as it was up to AGGREGATE_CACHE_SECONDS ago.
-    options = cache.aggregate(("engagement.type_options",), services.type_options)
+    # The catalogue, kept until the data changes.
+    options = generations.kept(("engagement.type_options",), services.type_options)
     type_choices = choices([("", "Any type"), *((str(tid), name) for tid, name in options)])
     form.type.choices = type_choices
     status, type_id = "logged", None
