@@ -93,7 +93,8 @@ def _clean_postgres(engine, *, keep_seats: bool = False) -> None:
         conn.execute(
             sa.text(
                 "INSERT INTO data_generations (topic, token) "
-                "VALUES ('programme', md5(random()::text)), ('seats', md5(random()::text))"
+                "VALUES ('programme', md5(random()::text)), ('seats', md5(random()::text)), "
+                "('audit', md5(random()::text))"
             )
         )
         sequences = conn.execute(

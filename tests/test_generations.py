@@ -40,7 +40,8 @@ def test_topics_of_tables():
     assert generations.topic_of("cohorts") == generations.PROGRAMME
     assert generations.topic_of("mentoring_logs") == generations.PROGRAMME
     assert generations.topic_of("seat_results") == generations.SEATS
-    for table in ("audit_events", "user_sessions", "login_throttles", "auth_tokens", "report_jobs", "data_generations"):
+    assert generations.topic_of("audit_events") == generations.AUDIT
+    for table in ("user_sessions", "login_throttles", "auth_tokens", "report_jobs", "data_generations"):
         assert generations.topic_of(table) is None
     # Every table d2w has is either a topic's or named as unmarked.
     import d2w.models  # noqa: F401
@@ -52,7 +53,7 @@ def test_topics_of_tables():
 def test_the_migration_gives_each_topic_its_own_token(app):
     tokens = _tokens(app)
     assert set(tokens) == set(generations.TOPICS)
-    assert len(set(tokens.values())) == 2 and all(len(t) == 32 for t in tokens.values())
+    assert len(set(tokens.values())) == 3 and all(len(t) == 32 for t in tokens.values())
 
 
 def test_orm_writes_renew_the_programme_token_only(app, people, make):
@@ -92,15 +93,20 @@ def test_bulk_and_core_writes_renew_too(app, people, make):
     assert after_core["programme"] == after_bulk["programme"]
 
 
-def test_reads_audit_events_and_sessions_renew_nothing(app, people):
+def test_reads_and_sessions_renew_nothing_and_audit_events_only_the_audit_token(app, people):
     before = _tokens(app)
     with app.app_context():
-        staff = db.session.get(User, people["staff"].id)
         db.session.scalars(select(Cohort)).all()
-        audit.record(staff, "test.viewed", staff, summary="looked")
         db.session.execute(update(UserSession).values(last_seen_at=UserSession.last_seen_at))
         db.session.commit()
     assert _tokens(app) == before
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        audit.record(staff, "test.viewed", staff, summary="looked")
+        db.session.commit()
+    after = _tokens(app)
+    assert after["audit"] != before["audit"]
+    assert (after["programme"], after["seats"]) == (before["programme"], before["seats"])
 
 
 def test_a_rolled_back_write_renews_nothing_and_leaves_no_mark(app, people, make):
@@ -294,3 +300,21 @@ def test_the_kept_seat_browser_follows_the_seat_data(seat_data, app, people):
         with app.app_context():
             db.session.get(Seat, seat_id).name = "Bristol Central"
             db.session.commit()
+
+
+def test_the_kept_audit_log_shows_each_new_event_and_renamed_actor(app, people):
+    admin = app.test_client()
+    login(admin, people["admin"].email)
+    assert "test.first" not in admin.get("/audit/").get_data(as_text=True)
+    with app.app_context():
+        audit.record(db.session.get(User, people["staff"].id), "test.first", summary="one")
+        db.session.commit()
+    page = admin.get("/audit/").get_data(as_text=True)
+    assert "test.first" in page and "Sam Staff" in page
+    other = app.test_client()
+    login(other, people["mentor"].email)  # a sign-in is an audit event too
+    assert "Meera Mentor" in admin.get("/audit/?action=auth.login").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(User, people["staff"].id).name = "Samira Staff"
+        db.session.commit()
+    assert "Samira Staff" in admin.get("/audit/").get_data(as_text=True)

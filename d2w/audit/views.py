@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from d2w.audit import queries, rendering
 from d2w.audit.forms import AuditFilterForm
+from d2w.core import generations
 from d2w.core.access import admin_only
 from d2w.core.forms import choices
 from d2w.core.pagination import parse_page
@@ -23,6 +24,15 @@ def _london_midnight(day) -> datetime:
 @bp.route("/")
 @admin_only
 def index():
+    # The same for every admin: drawn once per query and kept until the next audit event (or a
+    # change to the people it names).
+    body = generations.kept_markup(
+        ("audit.index", request.query_string), _draw_index, topics=(generations.AUDIT, generations.PROGRAMME)
+    )
+    return render_template("audit/index.html", body=body)
+
+
+def _draw_index() -> str:
     form = AuditFilterForm(request.args or None)
     actions, types = queries.filter_values()
     form.action.choices = choices([("", "Any action"), *[(a, a) for a in actions]])
@@ -39,4 +49,4 @@ def index():
             before=_london_midnight(form.date_to.data + timedelta(days=1)) if form.date_to.data else None,
         )
     page = queries.event_page(filters, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"] * 2)
-    return render_template("audit/index.html", page=page, form=form, rows=rendering.event_rows(page.items))
+    return render_template("audit/_index_body.html", page=page, form=form, rows=rendering.event_rows(page.items))

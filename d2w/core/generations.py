@@ -2,7 +2,7 @@
 until the data changes, and no longer.
 
 Each *topic* ("programme": people, cohorts, sessions, milestones, mentoring, applications and
-checks; "seats": the seat data) has a row in ``data_generations`` holding a random token. Every
+checks; "seats": the seat data; "audit": the audit log) has a row in ``data_generations`` holding a random token. Every
 transaction that writes to one of a topic's tables gives the topic a new token as it commits,
 in the same transaction, so a reader who sees the old token also sees the old data, and one who
 sees the new token sees the new data (on both databases). A worker keeps a figure with the tokens
@@ -12,8 +12,8 @@ random rather than counted, so two databases (or two copies of one) never share 
 How writes are noticed: every INSERT, UPDATE and DELETE statement a connection runs (the ORM's
 flushes, bulk statements and plain Core statements alike) marks its table's topic on the
 connection; a session's commit then renews the marked topics' tokens before it commits. Tables
-that change on every sign-in or page view and that no kept figure shows (audit events, sessions,
-sign-in tokens and throttles, report jobs) mark nothing. Writes made outside d2w (psql, a
+that change on every sign-in or page view and that no kept figure shows (sessions, sign-in
+tokens and throttles, report jobs) mark nothing. Writes made outside d2w (psql, a
 restored backup) are not seen: restart the workers after one.
 
 What may be kept: plain data or rendered markup, the same for everyone who may see the page
@@ -43,7 +43,8 @@ T = TypeVar("T")
 
 PROGRAMME = "programme"
 SEATS = "seats"
-TOPICS = (PROGRAMME, SEATS)
+AUDIT = "audit"
+TOPICS = (PROGRAMME, SEATS, AUDIT)
 
 SEAT_TABLES = frozenset({"seats", "seat_results", "seat_party_shares", "data_sources", "seat_figure_sources"})
 # Written on sign-in, on page views or by the report queue; no kept figure shows them.
@@ -51,7 +52,6 @@ UNMARKED_TABLES = frozenset(
     {
         "data_generations",
         "alembic_version",
-        "audit_events",
         "user_sessions",
         "auth_tokens",
         "login_throttles",
@@ -74,6 +74,8 @@ def topic_of(table_name: str | None) -> str | None:
     """The topic a write to this table changes (None: no topic)."""
     if table_name is None or table_name in UNMARKED_TABLES:
         return None
+    if table_name == "audit_events":
+        return AUDIT
     return SEATS if table_name in SEAT_TABLES else PROGRAMME
 
 

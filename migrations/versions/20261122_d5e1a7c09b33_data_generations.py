@@ -28,7 +28,7 @@ def upgrade():
         sa.Column("token", sa.String(length=32), nullable=False),
         sa.PrimaryKeyConstraint("topic", name=op.f("pk_data_generations")),
     )
-    op.bulk_insert(table, [{"topic": topic, "token": secrets.token_hex(16)} for topic in ("programme", "seats")])
+    op.bulk_insert(table, [{"topic": topic, "token": secrets.token_hex(16)} for topic in ("programme", "seats", "audit")])
 
 
 def downgrade():
