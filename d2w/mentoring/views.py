@@ -17,7 +17,7 @@ from d2w.core.access import acting_user, roles
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
-from d2w.core.forms import choices, show_error
+from d2w.core.forms import choices, drawn_for_keeping, show_error, with_this_token
 from d2w.core.pagination import parse_page
 from d2w.mentoring import policy, rendering, services
 from d2w.mentoring.forms import AssignForm, EndForm, FocusForm, LogForm, MentorProfileForm, StaffNoteForm
@@ -259,16 +259,14 @@ def _kept_blank_form(name: str, draw, marker: str, ident: int) -> str:
     the form; with CSRF protection off the form holds none and only the id changes. A form whose
     token or marker turns up where it should not is not kept (drawn anew every time)."""
     kept_forms = current_app.extensions.setdefault(BLANK_FORMS, {})
-    token = generate_csrf()
     kept = kept_forms.get(name)
     if kept is None:
-        html = draw()
-        if html.count(token) <= 1 and marker not in token:
-            kept_forms[name] = (html, token if token in html else None)
+        html, drawn_with = drawn_for_keeping(draw)
+        if drawn_with is None or (html.count(drawn_with) <= 1 and marker not in drawn_with):
+            kept_forms[name] = (html, drawn_with)
         return html.replace(marker, str(ident))
     html, drawn_with = kept
-    html = html.replace(marker, str(ident))
-    return html if drawn_with is None else html.replace(drawn_with, token)
+    return str(with_this_token(html.replace(marker, str(ident)), drawn_with))
 
 
 def _blank_note_form_html() -> str:
