@@ -194,7 +194,8 @@ class GenerationCache:
 
 
 _MISSING = object()
-_figures = GenerationCache(512)
+# Per topic set: a kept list page is 20-60 KiB of markup, so at most about 15 MiB a worker.
+_figures = GenerationCache(256)
 
 
 def kept(key: tuple[Hashable, ...], compute: Callable[[], T], topics=(PROGRAMME,)) -> T:

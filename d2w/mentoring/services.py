@@ -813,14 +813,9 @@ class MentorSummary(NamedTuple):
 
 
 def _latest_log_date():
-    """The date of the assignment's latest log (a scalar subquery correlated with the
-    assignment of the enclosing query)."""
-    return (
-        select(func.max(MentoringLog.met_on))
-        .where(MentoringLog.assignment_id == MentorAssignment.id)
-        .correlate(MentorAssignment)
-        .scalar_subquery()
-    )
+    """The date of the assignment's latest log, as the pair keeps it (``note_meeting``; logs are
+    only ever added), rather than asked of its logs."""
+    return MentorAssignment.last_met_on
 
 
 def mentor_home(actor: User, today: date | None = None) -> list[MenteeLine]:
