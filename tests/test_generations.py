@@ -318,3 +318,13 @@ def test_the_kept_audit_log_shows_each_new_event_and_renamed_actor(app, people):
         db.session.get(User, people["staff"].id).name = "Samira Staff"
         db.session.commit()
     assert "Samira Staff" in admin.get("/audit/").get_data(as_text=True)
+
+
+def test_an_sqlite_file_database_runs_in_write_ahead_log_mode(app):
+    from tests.conftest import ON_POSTGRES
+
+    if ON_POSTGRES:
+        pytest.skip("an SQLite setting")
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
