@@ -328,3 +328,56 @@ def test_an_sqlite_file_database_runs_in_write_ahead_log_mode(app):
     with app.app_context():
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+
+
+def test_a_cohort_changed_while_its_page_is_drawn_is_not_kept_under_the_new_token(app, people, make, monkeypatch):
+    """The view reads the tokens before the cohort: if another worker renames the cohort after
+    this request loaded it, what this request draws is kept under the old token, and the next
+    request draws the new name."""
+    from d2w.cohorts import views as cohort_views
+
+    cohort_id = make.cohort("Before the rename")
+    make.enrol(cohort_id, people["candidate"])  # the kept roster's caption names the cohort
+    client = app.test_client()
+    login(client, people["staff"].email)
+    loaded = cohort_views.get_cohort
+
+    def load_then_rename_elsewhere(cid):
+        cohort = loaded(cid)  # this request's copy, with the old name
+        other = Session(bind=db.engine)
+        other.get(Cohort, cid).name = "After the rename"
+        other.commit()  # another worker's write, committed while this request draws
+        other.close()
+        return cohort
+
+    monkeypatch.setattr(cohort_views, "get_cohort", load_then_rename_elsewhere)
+    assert "Candidates in Before the rename" in client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+    monkeypatch.setattr(cohort_views, "get_cohort", loaded)
+    assert "Candidates in After the rename" in client.get(f"/cohorts/{cohort_id}").get_data(as_text=True)
+
+
+def test_a_savepoint_leaves_the_renewal_to_the_outermost_commit(app, people, make):
+    cohort_id = make.cohort("Savepoint")
+    before = _tokens(app)["programme"]
+    with app.app_context():
+        with db.session.begin_nested():
+            db.session.get(Cohort, cohort_id).capacity = 11
+        # the savepoint is released: nothing renewed yet, the write still marked
+        renewed = db.session.scalar(
+            select(generations.DataGeneration.token).where(generations.DataGeneration.topic == "programme")
+        )
+        assert renewed == before
+        db.session.commit()
+    assert _tokens(app)["programme"] != before
+
+
+def test_the_least_recently_used_part_goes_first(app, people):
+    cache = generations.GenerationCache(2)
+    with app.test_request_context():
+        cache.kept(("a",), lambda: "a")
+        cache.kept(("b",), lambda: "b")
+        assert cache.kept(("a",), lambda: "a again") == "a"  # used: now the most recent
+        cache.kept(("c",), lambda: "c")  # "b" goes
+        assert len(cache) == 2
+        assert cache.kept(("a",), lambda: "a again") == "a"
+        assert cache.kept(("b",), lambda: "b again") == "b again"

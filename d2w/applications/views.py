@@ -151,7 +151,7 @@ def board():
     # SEATFIT_CHECK_VALID_DAYS, to the minute).
     minute = utcnow().replace(second=0, microsecond=0)
     key = ("applications.board", policy.scope_of(actor), request.query_string, minute)
-    body = generations.kept_markup(key, lambda: _draw_board(actor))
+    body = generations.kept_markup(key, lambda: _draw_board(actor), topics=(generations.PROGRAMME, generations.SEATS))
     return render_template("applications/board.html", body=body)
 
 

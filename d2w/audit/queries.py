@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from d2w.audit.models import AuditEvent
 from d2w.auth.models import User
-from d2w.core import cache
+from d2w.core import generations
 from d2w.core.db import UTCDateTime, built_once, distinct_values, read
 from d2w.core.pagination import Page, paginate
 
@@ -120,9 +120,9 @@ def event_page(filters: EventFilters, page: int, per_page: int) -> Page:
 
 def filter_values() -> tuple[list[str], list[str]]:
     """The actions and kinds of object the log holds, for its filter lists: each a walk through
-    its index, kept for AGGREGATE_CACHE_SECONDS (a kind of action is new once, the first time
-    anyone does it)."""
-    return cache.aggregate(
+    its index, kept until the next audit event."""
+    return generations.kept(
         ("audit.filter_values",),
         lambda: (distinct_values(AuditEvent.action), distinct_values(AuditEvent.object_type)),
+        topics=(generations.AUDIT,),
     )

@@ -46,7 +46,8 @@ def get_visible_profile(profile_id: int) -> CandidateProfile:
 def index():
     actor = acting_user()
     # The same for everyone of the actor's kind (all staff): drawn once per query and kept until
-    # the data changes.
+    # the data changes. The key names the kind, not the person: were this list opened to
+    # mentors, whose profiles depend on who they are, the key would need the actor's id.
     key = ("candidates.index", actor.role, actor.is_admin, request.query_string)
     body = generations.kept_markup(key, lambda: _draw_index(actor))
     return render_template("candidates/index.html", body=body)

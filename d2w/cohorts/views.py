@@ -81,6 +81,7 @@ def new():
 @bp.route("/<int:cohort_id>")
 @roles("staff")
 def detail(cohort_id: int):
+    generations.tokens()  # before the cohort its kept part shows (d2w.core.generations)
     cohort = get_cohort(cohort_id)
     # The roster and sessions are the same for every member of staff: drawn once and kept until
     # the programme's data changes.

@@ -16,6 +16,10 @@ that change on every sign-in or page view and that no kept figure shows (session
 tokens and throttles, report jobs) mark nothing. Writes made outside d2w (psql, a
 restored backup) are not seen: restart the workers after one.
 
+A view that loads anything its kept part shows before calling ``kept`` reads the tokens first
+(``tokens()``): data read after the tokens is at least as new as they are, so nothing older is
+ever kept under a newer token.
+
 What may be kept: plain data or rendered markup, the same for everyone who may see the page
 (the caller's key says who that is), that depends on the data and the key alone, never on the
 clock (put the day in the key when a figure depends on it). When a topic's token changes, a
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -116,6 +121,8 @@ def renew(connection: Connection, topics) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _renew_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint: its writes stay marked until the outermost commit renews them
     # The commit flushes after this hook: flush first, so the flush's writes are marked too.
     session.flush()
     if not session.in_transaction():
@@ -155,8 +162,8 @@ class GenerationCache:
 
     def __init__(self, max_entries: int):
         self.max_entries = max_entries
-        # (database, topics) -> (their tokens, {key: value})
-        self._spaces: dict[tuple, tuple[tuple, dict]] = {}
+        # (database, topics) -> (their tokens, {key: value}, least recently used first)
+        self._spaces: dict[tuple, tuple[tuple, OrderedDict]] = {}
         self._lock = threading.Lock()
 
     def kept(self, key: tuple[Hashable, ...], compute: Callable[[], T], topics=(PROGRAMME,)) -> T:
@@ -173,16 +180,18 @@ class GenerationCache:
             if space is not None and space[0] == now:
                 hit = space[1].get(key, _MISSING)
                 if hit is not _MISSING:
+                    space[1].move_to_end(key)
                     return hit  # type: ignore[return-value]
         value = compute()
         with self._lock:
             space = self._spaces.get(space_key)
             if space is None or space[0] != now:
-                space = (now, {})  # what was kept under the old tokens goes
+                space = (now, OrderedDict())  # what was kept under the old tokens goes
                 self._spaces[space_key] = space
-            elif len(space[1]) >= self.max_entries:
-                space[1].clear()
             space[1][key] = value
+            space[1].move_to_end(key)
+            while len(space[1]) > self.max_entries:
+                space[1].popitem(last=False)  # the least recently used
         return value
 
     def clear(self) -> None:

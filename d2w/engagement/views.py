@@ -459,6 +459,7 @@ def targets(cohort_id: int):
 @bp.route("/cohorts/<int(max=2147483647):cohort_id>")
 @roles("staff")
 def cohort_progress(cohort_id: int):
+    generations.tokens()  # before the cohort its kept part shows (d2w.core.generations)
     cohort = _get_cohort(cohort_id)
     # The same for every member of staff: drawn once and kept until the data changes.
     parts = generations.kept_markup(

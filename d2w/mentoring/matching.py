@@ -11,7 +11,7 @@ suggested. Mentors with no spare place are listed last and marked unavailable.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Points per factor. Region and needed skills matter most; load breaks ties.
 REGION_POINTS = 3
@@ -50,12 +50,14 @@ class MentorOffer:
         return max(0, self.capacity - self.load)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Suggestion:
+    """A ranked mentor; frozen, as rankings are kept and shared (``d2w.core.generations``)."""
+
     mentor: MentorOffer
     score: int
     available: bool
-    reasons: list[str] = field(default_factory=list)
+    reasons: tuple[str, ...] = ()
 
 
 def _fold(values: Iterable[str]) -> dict[str, str]:
@@ -113,7 +115,7 @@ def score_mentor(
         reasons.append(f"{mentor.spare} of {mentor.capacity} places free.")
         score -= LOAD_PENALTY * mentor.load
         reasons.append("No mentees at the moment." if mentor.load == 0 else f"Currently mentors {mentor.load}.")
-    return Suggestion(mentor=mentor, score=score, available=available, reasons=reasons)
+    return Suggestion(mentor=mentor, score=score, available=available, reasons=tuple(reasons))
 
 
 def rank(

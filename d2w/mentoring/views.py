@@ -191,6 +191,7 @@ def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: in
 @bp.route("/candidates/<int:profile_id>/match")
 @roles("staff")
 def match(profile_id: int):
+    generations.tokens()  # before the profile its kept part shows (d2w.core.generations)
     return _render_match(_get_profile(profile_id), AssignForm())
 
 

@@ -114,7 +114,8 @@ def _tell_cohort(sent: mailers.Sent, what: str) -> None:
 def index():
     actor = acting_user()
     # The same for everyone of the actor's kind (all staff): drawn once per query and kept until
-    # the data changes, for a minute at most (a session counts as upcoming until it ends).
+    # the data changes, for a minute at most (a session counts as upcoming until it ends). The
+    # key names the kind, not the person (staff only: see candidates.views.index).
     minute = utcnow().replace(second=0, microsecond=0)
     key = ("programme.index", actor.role, actor.is_admin, request.query_string, minute)
     body = generations.kept_markup(key, lambda: _draw_index(actor))

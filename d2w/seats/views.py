@@ -134,7 +134,12 @@ def index():
 def _draw_index(filters) -> str:
     form = SeatFilterForm(request.args or None)
     form.boundaries.data = filters.boundary_set
-    won = cache.kept(("winner_counts", filters.boundary_set), lambda: queries.winner_counts(filters.boundary_set))
+    # Inside the kept browser: figures that follow the seats token too, never a timer.
+    won = generations.kept(
+        ("seats.winner_counts", filters.boundary_set),
+        lambda: queries.winner_counts(filters.boundary_set),
+        topics=(generations.SEATS,),
+    )
     winner_choices = [("", "Any party"), *((p, f"{_party(p)} ({n})") for p, n in won)]
     if filters.winner and filters.winner not in dict(won):
         winner_choices.append((filters.winner, f"{_party(filters.winner)} (0)"))
@@ -149,9 +154,10 @@ def _draw_index(filters) -> str:
         # Without filters: a statement per boundary set and sort, built once, and the count
         # (the seats of the boundary set) kept.
         stmt = _unfiltered_statement(filters.boundary_set, sort)
-        total = cache.kept(
-            ("seat_count", filters.boundary_set),
+        total = generations.kept(
+            ("seats.seat_count", filters.boundary_set),
             lambda: db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0,
+            topics=(generations.SEATS,),
         )
     page = paginate(
         stmt,
