@@ -381,3 +381,14 @@ def test_the_least_recently_used_part_goes_first(app, people):
         assert len(cache) == 2
         assert cache.kept(("a",), lambda: "a again") == "a"
         assert cache.kept(("b",), lambda: "b again") == "b again"
+
+
+def test_signing_in_records_the_time_without_renewing_the_programme_token(app, people):
+    """The time of last sign-in is shown by no kept part: a sign-in renews the audit token (its
+    audit event) and not the programme's, so kept pages survive people signing in."""
+    before = _tokens(app)
+    login(app.test_client(), people["staff"].email)
+    after = _tokens(app)
+    assert after["programme"] == before["programme"] and after["audit"] != before["audit"]
+    with app.app_context():
+        assert db.session.get(User, people["staff"].id).last_login_at is not None

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, update
 from d2w.audit import services as audit
 from d2w.auth.models import AuthToken, LoginThrottle, TokenPurpose, User, UserSession
 from d2w.auth.passwords import Hasher, HashParams, password_problems
-from d2w.core import upsert
+from d2w.core import generations, upsert
 from d2w.core.db import utcnow
 from d2w.core.errors import DomainError
 from d2w.core.extensions import db
@@ -247,7 +247,16 @@ def authenticate(email: str, password: str, *, ip: str | None, user_agent: str |
             db.session.delete(throttle)
         if hasher().needs_rehash(user.password_hash):
             user.password_hash = hasher().hash(password)
-        user.last_login_at = now
+        # The time of last sign-in is shown by no kept page part: written without renewing the
+        # programme's token, so that signing in does not make every worker draw its kept pages
+        # again (d2w.core.generations).
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(last_login_at=now)
+            .execution_options(synchronize_session=False, **{generations.UNMARKED: True})
+        )
+        db.session.expire(user, ["last_login_at"])
         token = create_session(user, ip=ip, user_agent=user_agent)
         audit.record(user, "auth.login", user)
         return LoginResult(user=user, token=token)

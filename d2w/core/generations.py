@@ -91,9 +91,16 @@ def new_token() -> str:
 # ---- noticing writes ------------------------------------------------------------------------
 
 
+# A statement with this execution option marks no topic: for a write that no kept part shows and
+# that happens often (a user's time of last sign-in).
+UNMARKED = "d2w_marks_no_topic"
+
+
 @event.listens_for(Engine, "before_execute")
 def _mark_write(conn: Connection, clauseelement, multiparams, params, execution_options):
     if isinstance(clauseelement, UpdateBase):
+        if clauseelement.get_execution_options().get(UNMARKED):
+            return
         topic = topic_of(getattr(clauseelement.table, "name", None))
         if topic is not None:
             conn.info.setdefault(_MARKED, set()).add(topic)
