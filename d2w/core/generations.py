@@ -2,10 +2,10 @@
 until the data changes, and no longer.
 
 Each *topic* ("programme": people, cohorts, sessions, milestones, mentoring, applications and
-checks; "seats": the seat data; "audit": the audit log) has a row in ``data_generations`` holding a random token. Every
-transaction that writes to one of a topic's tables gives the topic a new token as it commits,
-in the same transaction, so a reader who sees the old token also sees the old data, and one who
-sees the new token sees the new data (on both databases). A worker keeps a figure with the tokens
+checks; "seats": the seat data; "audit": the audit log) has a row in ``data_generations``
+holding a random token. Every transaction that writes to one of a topic's tables gives the
+topic a new token as it commits, in the same transaction, so a reader who sees the old token
+also sees the old data, and one who sees the new token sees the new data (on both databases). A worker keeps a figure with the tokens
 it was worked out under (``kept``) and works it out again once a token has changed. Tokens are
 random rather than counted, so two databases (or two copies of one) never share a token.
 
@@ -13,8 +13,9 @@ How writes are noticed: every INSERT, UPDATE and DELETE statement a connection r
 flushes, bulk statements and plain Core statements alike) marks its table's topic on the
 connection; a session's commit then renews the marked topics' tokens before it commits. Tables
 that change on every sign-in or page view and that no kept figure shows (sessions, sign-in
-tokens and throttles, report jobs) mark nothing. Writes made outside d2w (psql, a
-restored backup) are not seen: restart the workers after one.
+tokens and throttles, report jobs) mark nothing, nor does a statement run with the ``UNMARKED``
+execution option (a user's time of last sign-in). Writes made outside d2w (psql, a restored
+backup, a migration that changes data) are not seen: restart the workers after one.
 
 A view that loads anything its kept part shows before calling ``kept`` reads the tokens first
 (``tokens()``): data read after the tokens is at least as new as they are, so nothing older is

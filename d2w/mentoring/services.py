@@ -812,9 +812,9 @@ class MentorSummary(NamedTuple):
     skill_labels: list[str]
 
 
-def _latest_log_date():
-    """The date of the assignment's latest log, as the pair keeps it (``note_meeting``; logs are
-    only ever added), rather than asked of its logs."""
+def _last_contact():
+    """The date of a pair's latest log, as the pair keeps it (``note_meeting``; logs are only
+    ever added), rather than asked of its logs."""
     return MentorAssignment.last_met_on
 
 
@@ -857,7 +857,7 @@ def _mentees_statement(condition) -> Select:
                 MentorAssignment.is_primary,
                 MentorAssignment.started_at,
                 candidate_user.name,
-                _latest_log_date(),
+                _last_contact(),
             )
             .join(candidate, candidate.id == MentorAssignment.profile_id)
             .join(candidate_user, candidate_user.id == candidate.user_id),
@@ -944,7 +944,7 @@ def _candidate_lines_statement(condition) -> Select:
                 MentorAssignment.is_primary,
                 MentorAssignment.status,
                 MentorAssignment.ended_at,
-                _latest_log_date(),
+                _last_contact(),
             )
             .join(MentorProfile, MentorProfile.id == MentorAssignment.mentor_id)
             .join(User, User.id == MentorProfile.user_id),
@@ -1086,11 +1086,6 @@ def refresh_last_met(assignment_ids: list[int] | None = None) -> None:
     if assignment_ids is not None:
         stmt = stmt.where(MentorAssignment.id.in_(assignment_ids))
     read(stmt)
-
-
-def _last_contact():
-    """The date of a pair's latest log, as kept on the pair."""
-    return MentorAssignment.last_met_on
 
 
 def active_pairs_page(page: int, per_page: int) -> Page:
