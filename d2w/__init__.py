@@ -76,12 +76,14 @@ def create_app(config: str | type[Config] | None = None, overrides: dict | None 
 def _init_extensions(app: Flask) -> None:
     # Import every model so the metadata (and Alembic) sees every table.
     from d2w import models  # noqa: F401
+    from d2w.core.db import keep_prepared_statements
     from d2w.core.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    if app.config.get("SQLITE_WAL"):
-        with app.app_context():
+    with app.app_context():
+        if app.config.get("SQLITE_WAL"):
             _write_ahead_log(db.engine)
+        keep_prepared_statements(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -1,0 +1,135 @@
+"""PostgreSQL keeps its prepared statements across requests that only read (d2w.core.db
+``keep_prepared_statements``): such a transaction ends with a COMMIT, since psycopg forgets every
+prepared statement on a rollback. Anything that wrote, or failed, is still rolled back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from d2w.auth.models import User
+from d2w.core.db import reads_only
+from d2w.core.extensions import db
+from tests.conftest import ON_POSTGRES
+
+on_postgres = pytest.mark.skipif(not ON_POSTGRES, reason="psycopg's prepared statements are PostgreSQL's")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT users.id FROM users WHERE users.email = %(email)s",
+        "  select 1",
+        "WITH RECURSIVE seen(value) AS (SELECT min(action) FROM audit_events) SELECT value FROM seen",
+        "SELECT users.updated_at, users.deleted_flag FROM users",  # names that merely contain a keyword
+    ],
+)
+def test_selects_are_reads(statement):
+    assert reads_only(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO users (email) VALUES (%(email)s)",
+        "UPDATE users SET name = %(name)s",
+        "DELETE FROM users",
+        "SELECT users.id FROM users WHERE users.id = 1 FOR UPDATE",
+        "WITH gone AS (DELETE FROM users RETURNING id) SELECT count(*) FROM gone",
+        "SELECT nextval('users_id_seq')",
+        "SAVEPOINT sa_savepoint_1",
+        "SET LOCAL statement_timeout = 100",
+        "TRUNCATE users",
+        "",
+    ],
+)
+def test_anything_else_counts_as_a_write(statement):
+    assert not reads_only(statement)
+
+
+def _prepared_count(like: str) -> int:
+    return db.session.scalar(
+        sa.text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :like"), {"like": like}
+    )
+
+
+@on_postgres
+def test_statements_stay_prepared_across_transactions_that_only_read(app, people):
+    reading = sa.select(User.name).where(User.email == sa.bindparam("email"))
+    with app.app_context():
+        assert db.engine.pool.checkedin() <= 1  # one connection: what it prepared is seen below
+        for _ in range(7):  # psycopg prepares a statement on its sixth run
+            assert db.session.execute(reading, {"email": "staff@example.org"}).scalar() == "Sam Staff"
+            db.session.remove()  # the end of a request: the transaction is over
+        assert _prepared_count("SELECT users.name %") == 1
+
+
+@on_postgres
+def test_pages_read_with_prepared_statements(app, people, login_as):
+    client = login_as(people["candidate"])
+    for _ in range(7):
+        assert client.get("/account/").status_code == 200
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 1
+        # the session's own lookup, run on every page
+        assert _prepared_count("SELECT user_sessions.id, user_sessions.revoked_at%") == 1
+
+
+@on_postgres
+def test_a_transaction_that_wrote_forgets_as_before(app, people):
+    reading = sa.select(User.name).where(User.email == sa.bindparam("email"))
+    with app.app_context():
+        for _ in range(7):
+            db.session.execute(reading, {"email": "staff@example.org"})
+            db.session.remove()
+        db.session.execute(sa.text("UPDATE users SET name = 'Changed' WHERE email = 'staff@example.org'"))
+        db.session.remove()
+        assert _prepared_count("SELECT users.name %") == 0
+
+
+def _name_of(email: str) -> str:
+    return db.session.scalar(sa.select(User.name).where(User.email == email))
+
+
+def test_a_write_is_still_rolled_back(app, people):
+    with app.app_context():
+        db.session.scalar(sa.select(User.id).where(User.email == "staff@example.org"))  # a read first
+        db.session.get(User, people["staff"].id).name = "Changed by the ORM"
+        db.session.flush()
+        db.session.rollback()
+        assert _name_of("staff@example.org") == "Sam Staff"
+
+        db.session.execute(sa.text("UPDATE users SET name = 'Changed by text' WHERE email = 'staff@example.org'"))
+        db.session.remove()
+        assert _name_of("staff@example.org") == "Sam Staff"
+
+
+@on_postgres
+def test_a_write_inside_a_select_is_still_rolled_back(app, people):
+    with app.app_context():
+        db.session.execute(
+            sa.text(
+                "WITH changed AS (UPDATE users SET name = 'Changed in a CTE' WHERE email = 'staff@example.org' "
+                "RETURNING id) SELECT count(*) FROM changed"
+            )
+        )
+        db.session.rollback()
+        assert _name_of("staff@example.org") == "Sam Staff"
+
+
+@on_postgres  # pysqlite's own transaction handling makes SQLite's savepoints unreliable
+def test_a_savepoint_rolled_back_inside_a_read_leaves_nothing(app, people):
+    with app.app_context():
+        _name_of("staff@example.org")
+        with db.session.begin_nested():
+            db.session.get(User, people["staff"].id).name = "Changed in a savepoint"
+        db.session.rollback()
+        assert _name_of("staff@example.org") == "Sam Staff"
+
+
+def test_a_failed_read_is_rolled_back_and_the_next_one_works(app, people):
+    with app.app_context():
+        with pytest.raises(sa.exc.DBAPIError):
+            db.session.execute(sa.text("SELECT count(*) FROM no_such_table"))
+        db.session.rollback()
+        assert _name_of("staff@example.org") == "Sam Staff"
