@@ -301,13 +301,24 @@ def test_schedule_rows_equal_the_orm_sessions(app, client, people, prog):  # noq
             (s.id, s.title, s.starts_at, s.place, s.online_url, s.skill_label, s.is_cancelled) for s in upcoming
         ] == [(s.id, s.title, s.starts_at, s.place, s.online_url, s.skill_label, s.is_cancelled) for s in orm]
         assert len(upcoming) == 3 and services.upcoming_for(profile, limit=2) == upcoming[:2]
+        # The schedule page's two queries give what the three lists above give.
+        candidate = db.session.get(User, people["candidate"].id)
+        for page, per_page in ((1, 3), (2, 3), (9, 3), (1, 25)):
+            mine = services.own_schedule(candidate, page, per_page)
+            history = services.history_for(profile, page, per_page)
+            assert mine.profile_id == me and mine.calendar_token == profile.calendar_token
+            assert mine.upcoming == upcoming
+            assert (mine.history.page, mine.history.total) == (history.page, history.total)
+            assert [(r.session, r.status) for r in mine.history.items] == [(r.session, r.status) for r in history.items]
+            assert mine.rate == services.candidate_rate(me) == services.Rate(2, 3)
+        assert services.own_schedule(db.session.get(User, people["staff"].id), 1, 25) is None  # no profile
     login(client, people["candidate"].email)
     client.get("/sessions/mine")  # makes the calendar token on first use
     few = page_queries(app, client, "/sessions/mine")
     prog.sessions(held, weeks=30, day=_today() - timedelta(days=250))
     many = page_queries(app, client, "/sessions/mine")
-    # the profile, upcoming, the history's count and page, the rate
-    assert len(few) == len(many) == 5, many
+    # the profile's figures (its token, the history's count, the rate), and the sessions
+    assert len(few) == len(many) == 2, many
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,13 +31,17 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    literal,
+    null,
     select,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.sql.elements import ColumnElement
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
@@ -851,18 +855,25 @@ _UPCOMING = (
     .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
 )
 _UPCOMING_FIRST = _UPCOMING.limit(bindparam("limit"))
-# Sessions that have started of the candidate's own cohorts, and any session they were marked in.
-_HISTORY_OF = and_(
-    ProgrammeSession.starts_at <= bindparam("now"),
-    ProgrammeSession.id.in_(
-        union(
-            select(ProgrammeSession.id)
-            .where(ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(bindparam("profile_id"))))
-            .correlate(None),
-            select(Attendance.session_id).where(Attendance.profile_id == bindparam("profile_id")),
-        )
-    ),
-)
+
+
+def _history_of(profile_id) -> ColumnElement[bool]:
+    """Sessions that have started of the candidate's own cohorts, and any session they were
+    marked in (``profile_id``: a bound parameter or the outer query's profile)."""
+    return and_(
+        ProgrammeSession.starts_at <= bindparam("now"),
+        ProgrammeSession.id.in_(
+            union(
+                select(ProgrammeSession.id)
+                .where(ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(profile_id).correlate_except(Enrolment)))
+                .correlate_except(ProgrammeSession),
+                select(Attendance.session_id).where(Attendance.profile_id == profile_id).correlate_except(Attendance),
+            )
+        ),
+    )
+
+
+_HISTORY_OF = _history_of(bindparam("profile_id"))
 _HISTORY_COUNT = select(func.count()).select_from(ProgrammeSession).where(_HISTORY_OF)
 _HISTORY_PAGE = (
     select(*_SESSION_COLUMNS, Attendance.status)
@@ -898,6 +909,78 @@ def history_for(profile: CandidateProfile, page: int, per_page: int, now: dateti
     rows = read(_HISTORY_PAGE, {**params, "limit": per_page, "offset": (page - 1) * per_page}).all()
     items = [HistoryRow(ListedSession(*row[:-1]), row[-1]) for row in rows]
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+@dataclass(frozen=True)
+class OwnSchedule:
+    """A candidate's schedule page: their profile's id and calendar token, the sessions coming
+    up, a page of the sessions that have started (``HistoryRow``) and their attendance rate."""
+
+    profile_id: int
+    calendar_token: str | None
+    upcoming: list[ListedSession]
+    history: Page
+    rate: Rate
+
+
+def _own_figures():
+    """One row for the acting candidate (``actor_id``): their profile's id and calendar token, how
+    many sessions have started for them, and their attendance (attended, marked)."""
+    me = CandidateProfile
+    marked = (
+        select(func.count())
+        .select_from(Attendance)
+        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
+        .where(Attendance.profile_id == me.id, ProgrammeSession.cancelled_at.is_(None))
+    )
+    history = select(func.count()).select_from(ProgrammeSession).where(_history_of(me.id))
+    return select(
+        me.id,
+        me.calendar_token,
+        history.scalar_subquery(),
+        marked.with_only_columns(_attended_sum()).scalar_subquery(),
+        marked.scalar_subquery(),
+    ).where(me.user_id == bindparam("actor_id", type_=Integer))
+
+
+_OWN_FIGURES = _own_figures()
+# The sessions coming up and a page of those that have started, in one statement: each part in
+# its own subquery (its order and page), told apart by ``part``; put back in order in Python.
+_UPCOMING_PART = _UPCOMING.add_columns(literal("u").label("part"), null().label("status")).subquery()
+_HISTORY_PART = _HISTORY_PAGE.with_only_columns(
+    *_SESSION_COLUMNS, literal("h").label("part"), Attendance.status
+).subquery()
+_OWN_SESSIONS = union_all(select(*_UPCOMING_PART.c), select(*_HISTORY_PART.c))
+
+
+def own_schedule(actor: User, page: int, per_page: int, now: datetime | None = None) -> OwnSchedule | None:
+    """What the candidate's schedule page shows (``OwnSchedule``), in two queries; None if the
+    candidate has no profile yet. The same sessions, order and figures as ``upcoming_for``,
+    ``history_for`` and ``candidate_rate``."""
+    now = now or utcnow()
+    figures = read(_OWN_FIGURES, {"actor_id": actor.id, "now": now}).first()
+    if figures is None:
+        return None
+    profile_id, token, total, attended, marked = figures
+    total = int(total or 0)
+    page = min(page, max(1, math.ceil(total / per_page)))
+    params = {"profile_id": profile_id, "now": now, "limit": per_page, "offset": (page - 1) * per_page}
+    upcoming, history = [], []
+    for row in read(_OWN_SESSIONS, params).all():
+        listed = ListedSession(*row[:8])
+        if row[8] == "u":
+            upcoming.append(listed)
+        else:
+            history.append(HistoryRow(listed, row[9]))
+    upcoming.sort(key=lambda s: (s.starts_at, s.id))
+    history.sort(key=lambda r: (r.session.starts_at, r.session.id), reverse=True)
+    return OwnSchedule(
+        profile_id,
+        token,
+        upcoming,
+        Page(items=history, page=page, per_page=per_page, total=total),
+        Rate(int(attended or 0), int(marked or 0)),
+    )
 
 
 def own_mark(profile: CandidateProfile, s: ProgrammeSession) -> str | None:

@@ -356,21 +356,21 @@ def _feed_url(token: str) -> str:
 @bp.route("/mine")
 @roles("candidate")
 def mine():
-    profile = ensure_profile(acting_user())
-    if not profile.calendar_token:
-        services.calendar_token(profile)  # made on first use
+    actor = acting_user()
+    page, per_page = parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"]
+    schedule = services.own_schedule(actor, page, per_page)
+    if schedule is None or not schedule.calendar_token:  # no profile yet, or no calendar: made on first use
+        services.calendar_token(ensure_profile(actor))
         db.session.commit()
-    token = profile.calendar_token
-    upcoming = services.upcoming_for(profile)
-    history = services.history_for(profile, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    rate = services.candidate_rate(profile.id)
+        schedule = services.own_schedule(actor, page, per_page)
+    token = schedule.calendar_token
     feed_url = _feed_url(token)
     parts = urlsplit(feed_url)
     return render_template(
         "programme/mine.html",
-        upcoming=upcoming,
-        history=history,
-        rate=rate,
+        upcoming=schedule.upcoming,
+        history=schedule.history,
+        rate=schedule.rate,
         feed_url=feed_url,
         feed_path=url_for("programme.calendar_feed", token=token),
         webcal_url=parts._replace(scheme="webcal").geturl(),
