@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from d2w.auth.models import User
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.extensions import db
 from d2w.engagement import services
@@ -169,9 +170,34 @@ def test_own_milestones_page_counts_and_progress_in_every_cohort(app, people):
         _log(app, people["candidate"], type_id=_type_id(app, i), evidence=None, evidence_url="https://example.org/x")
     third = _cohort(app, people, "Third cohort", [people["candidate"]])
     _targets(app, people, third, {english: 3})
+    bare = _cohort(app, people, "Cohort with no targets", [people["candidate"]])
     many = page_queries(app, client, "/milestones/mine")
-    assert len(few) == len(many)
+    # the profile with its counts, the page, and the cohorts with their targets
+    assert len(few) == len(many) == 3, many
     assert not [q for q in many if any(t in q for t in UNWANTED)]
+    with app.app_context():
+        me = db.session.get(User, people["candidate"].id)
+        member, counts, verified = services.own_counts(me)
+        assert member == services.own_member(me)
+        assert (counts, verified) == services.milestone_counts(member.id)
+        assert sum(counts.values()) == 7 and counts["verified"] == 1 and verified == {english: 1}
+
+        def shown(progress):
+            return [(c.id, cp.overall, [(tp.type.id, tp.progress) for tp in cp.by_type]) for c, cp in progress]
+
+        expected = services.candidate_progress_in(member, services.holding_cohorts(member.id), verified)
+        assert shown(services.own_progress(member, verified)) == shown(expected)
+        assert [c for c, _ in expected][-1].id in (first, second, third, bare) and len(expected) == 4
+        assert any(c.id == bare and not cp.by_type for c, cp in services.own_progress(member, verified))
+        # a candidate with nothing yet, and one whose profile is made on the way
+        other = db.session.get(User, people["candidate2"].id)
+        member, counts, verified = services.own_counts(other)
+        assert (dict(counts), verified, services.own_progress(member, verified)) == ({}, {}, [])
+        fresh = User(email="fresh@example.org", name="Fresh Candidate", role="candidate", password_hash="x")
+        db.session.add(fresh)
+        db.session.flush()
+        member, counts, verified = services.own_counts(fresh)
+        assert member.id == services.own_member(fresh).id and not counts
 
 
 def test_progress_figures_carry_thousands_separators():

@@ -119,8 +119,7 @@ def _save(form: MilestoneForm, action) -> services.Saved | None:
 @bp.route("/mine")
 @roles("candidate")
 def mine():
-    profile = services.own_member(acting_user())
-    counts, verified = services.milestone_counts(profile.id)
+    profile, counts, verified = services.own_counts(acting_user())
     sort = parse_sort(request.args.get("sort"), request.args.get("dir") or "desc", services.OWN_SORTS, "date")
     page = services.own_milestones(
         profile.id, sum(counts.values()), sort, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"]
@@ -129,7 +128,7 @@ def mine():
         "engagement/mine.html",
         page=page,
         sort=sort,
-        progress=services.candidate_progress_in(profile, services.holding_cohorts(profile.id), verified),
+        progress=services.own_progress(profile, verified),
         counts=counts,
     )
 
