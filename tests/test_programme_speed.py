@@ -44,12 +44,11 @@ def test_session_and_register_pages_do_not_grow_or_load_whole_profiles(app, clie
     prog.mark(s_small, {small_pids[0]: "late"})
     prog.mark(s_large, dict.fromkeys(large_pids, "absent"))
     login(client, people["staff"].email)
-    for path, expected in (("/sessions/{}", 2), ("/sessions/{}/register", 1)):
+    for path, expected in (("/sessions/{}", 1), ("/sessions/{}/register", 1)):
         few = page_queries(app, client, path.format(s_small))
         many = page_queries(app, client, path.format(s_large))
-        # Besides the session itself: the roster with its marks (on the session's page, then the
-        # marks counted; the departed candidates' marks only when there are any: see
-        # tests/test_speed_round5_programme.py).
+        # Besides the session itself: the roster with its marks (on the session's page with the
+        # departed candidates' marks in the same query: see tests/test_speed_round5_programme.py).
         assert len(few) == len(many) == 1 + expected, (path, many)
         assert not [q for q in many if any(t in q for t in UNWANTED)]
     page = _text(client.get(f"/sessions/{s_small}"))

@@ -92,15 +92,15 @@ def test_session_roster_equals_the_roster_marks_departed_and_summary(app, people
         assert (old.present, old.late, old.excused, old.absent) == tuple(counts[st] for st in STATUSES)
 
 
-def test_session_page_is_four_queries_whatever_the_roster(app, client, people, prog):  # noqa: F811
+def test_session_page_is_two_queries_whatever_the_roster(app, client, people, prog):  # noqa: F811
     _, small, _ = _varied_session(app, prog, n=5)
     _, large, _ = _varied_session(app, prog, n=40)
     login(client, people["staff"].email)
     few = page_queries(app, client, f"/sessions/{small}")
     many = page_queries(app, client, f"/sessions/{large}")
-    # the session (through the policy), then the roster with its marks, the counts and (as somebody
-    # marked has left) the departed
-    assert len(few) == len(many) == 4, many
+    # the session (through the policy), then the roster with its marks and (as somebody marked has
+    # left) the departed, in one query
+    assert len(few) == len(many) == 2, many
     page = _text(client.get(f"/sessions/{small}"))
     assert "Marked, but no longer in the cohort" in page
     assert page.count("<li>Cand ") == 2 and "Present: <strong>" in page

@@ -32,6 +32,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     null,
     select,
     union,
@@ -305,11 +306,28 @@ _DEPARTED = (
     )
     .order_by(func.lower(User.name), User.id)
 )
-# Every mark of one session counted by status (from the index on session and status alone).
-_SESSION_MARKS = (
-    select(Attendance.status, func.count())
-    .where(Attendance.session_id == bindparam("session_id"))
-    .group_by(Attendance.status)
+# The roster with its marks, then the departed candidates' marks, in one statement: ``part`` 0 for
+# the roster, 1 for the departed; each part by name, then user id.
+_ROSTER_PART = _REGISTER_ROWS.with_only_columns(
+    literal(0).label("part"),
+    CandidateProfile.id.label("profile_id"),
+    User.name.label("name"),
+    Attendance.status.label("status"),
+    CandidateProfile.consecutive_absences.label("absences"),
+    func.lower(User.name).label("sort_name"),
+    User.id.label("user_id"),
+).order_by(None)
+_DEPARTED_PART = _DEPARTED.with_only_columns(
+    literal(1).label("part"),
+    CandidateProfile.id.label("profile_id"),
+    User.name.label("name"),
+    Attendance.status.label("status"),
+    literal(0).label("absences"),
+    func.lower(User.name).label("sort_name"),
+    User.id.label("user_id"),
+).order_by(None)
+_ROSTER_AND_DEPARTED = union_all(_ROSTER_PART, _DEPARTED_PART).order_by(
+    literal_column("part"), literal_column("sort_name"), literal_column("user_id")
 )
 
 
@@ -332,23 +350,22 @@ class SessionRoster:
 
 
 def session_roster(s: ProgrammeSession) -> SessionRoster:
-    """``register_rows``, ``departed_marks`` and ``session_summaries`` of one session: the roster
-    with its marks, then every mark of the session counted by status (an index-only count), and
-    the departed candidates' marks only when there are any. Every mark of the session is either
-    a roster member's (one enrolment per cohort and candidate, one mark per session and
-    candidate) or a departed candidate's, so there are departed marks exactly when the session
-    has more marks than the roster shows. Two queries, three when somebody marked has left."""
-    params = {"cohort_id": s.cohort_id, "session_id": s.id}
-    rows = [RegisterRow(*row) for row in read(_REGISTER_ROWS, params).all()]
+    """``register_rows``, ``departed_marks`` and ``session_summaries`` of one session, in one
+    query: the roster with its marks and the departed candidates' marks, each in its order. Every
+    mark of the session is either a roster member's (one enrolment per cohort and candidate, one
+    mark per session and candidate) or a departed candidate's, so the summary counts both."""
+    rows: list[RegisterRow] = []
+    departed: list[tuple[str, str]] = []
     summary = Summary()
-    for status, n in read(_SESSION_MARKS, params).all():
-        setattr(summary, status, n)
-    on_roster = sum(1 for row in rows if row.saved is not None)
-    departed = (
-        [(name, ATTENDANCE_LABELS[status]) for name, status in read(_DEPARTED, params).all()]
-        if summary.marked > on_roster
-        else []
-    )
+    for part, profile_id, name, status, absences, _, _ in read(
+        _ROSTER_AND_DEPARTED, {"cohort_id": s.cohort_id, "session_id": s.id}
+    ).all():
+        if part == 0:
+            rows.append(RegisterRow(profile_id, name, status, absences))
+        else:
+            departed.append((name, ATTENDANCE_LABELS[status]))
+        if status is not None:
+            setattr(summary, status, getattr(summary, status) + 1)
     return SessionRoster(rows, departed, summary)
 
 
