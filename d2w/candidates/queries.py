@@ -20,27 +20,11 @@ from d2w.candidates.policy import visible_profiles
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.db import built_once, read
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
-from d2w.programme.models import Attendance, ProgrammeSession
-from d2w.programme.services import Rate, at_risk_condition
-from d2w.programme.skills import ATTENDED
-
-
-def _attendance_counts():
-    """A profile's attended and marked sessions (non-cancelled sessions only), as two correlated
-    subqueries: the same figures as programme.services.candidate_rate."""
-    base = (
-        select(func.count())
-        .select_from(Attendance)
-        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
-        .where(Attendance.profile_id == CandidateProfile.id, ProgrammeSession.cancelled_at.is_(None))
-    )
-    attended = base.where(Attendance.status.in_(ATTENDED)).scalar_subquery()
-    return attended, base.scalar_subquery()
-
+from d2w.programme.services import Rate, at_risk_condition, own_attendance
 
 # Built once: whether the profile is at risk (the programme's rule, its threshold a parameter)
 # and its attendance figures, added to the policy's statement of visible profiles.
-_PAGE_COLUMNS = (at_risk_condition(bindparam("threshold")), *_attendance_counts())
+_PAGE_COLUMNS = (at_risk_condition(bindparam("threshold")), *own_attendance(CandidateProfile.id))
 _PAGE_OPTIONS = joinedload(CandidateProfile.languages)
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
@@ -940,24 +941,46 @@ class OwnSchedule:
     rate: Rate
 
 
-def _own_figures():
-    """One row for the acting candidate (``actor_id``): their profile's id and calendar token, how
-    many sessions have started for them, and their attendance (attended, marked)."""
-    me = CandidateProfile
+def own_attendance(profile_id) -> tuple[ScalarSelect, ScalarSelect]:
+    """A candidate's attended and marked sessions (non-cancelled ones), as ``candidate_rate``
+    counts them, as two scalar subqueries (``profile_id``: a bound parameter or the outer query's
+    profile). Each mark's session is looked up by its key, one mark at a time: a candidate has a
+    few dozen marks, and PostgreSQL would otherwise read every session to join them."""
+    session_cancelled = (
+        select(ProgrammeSession.cancelled_at).where(ProgrammeSession.id == Attendance.session_id).scalar_subquery()
+    )
     marked = (
         select(func.count())
         .select_from(Attendance)
-        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
-        .where(Attendance.profile_id == me.id, ProgrammeSession.cancelled_at.is_(None))
+        .where(Attendance.profile_id == profile_id, session_cancelled.is_(None))
+        .correlate_except(Attendance, ProgrammeSession)
     )
-    history = select(func.count()).select_from(ProgrammeSession).where(_history_of(me.id))
-    return select(
-        me.id,
-        me.calendar_token,
-        history.scalar_subquery(),
-        marked.with_only_columns(_attended_sum()).scalar_subquery(),
-        marked.scalar_subquery(),
-    ).where(me.user_id == bindparam("actor_id", type_=Integer))
+    return marked.with_only_columns(_attended_sum()).scalar_subquery(), marked.scalar_subquery()
+
+
+def _own_figures():
+    """One row for the acting candidate (``actor_id``): their profile's id and calendar token, how
+    many sessions have started for them (``history_for``'s count, each part through its index),
+    and their attendance (attended, marked)."""
+    me = CandidateProfile
+    session_start = (
+        select(ProgrammeSession.starts_at).where(ProgrammeSession.id == Attendance.session_id).scalar_subquery()
+    )
+    started = union(
+        select(ProgrammeSession.id)
+        .where(
+            ProgrammeSession.starts_at <= bindparam("now"),
+            ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(me.id).correlate_except(Enrolment)),
+        )
+        .correlate_except(ProgrammeSession),
+        select(Attendance.session_id)
+        .where(Attendance.profile_id == me.id, session_start <= bindparam("now"))
+        .correlate_except(Attendance, ProgrammeSession),
+    ).subquery()
+    history = select(func.count()).select_from(started)
+    return select(me.id, me.calendar_token, history.scalar_subquery(), *own_attendance(me.id)).where(
+        me.user_id == bindparam("actor_id", type_=Integer)
+    )
 
 
 _OWN_FIGURES = _own_figures()
