@@ -228,6 +228,34 @@ def one_query_reference(rows: list[dict]) -> float | None:
     return max(runs) if runs else None
 
 
+BETWEEN = "between"  # the kind of the one-query baseline's runs between pages
+
+
+def with_nearby_baselines(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Each page's one-query baseline measured next to it in time: the mean of the baseline's
+    runs just before and just after the page (the runs between pages, and the first and last
+    runs). On a shared machine, whose speed drifts during a run, this compares a page with the
+    baseline under the same conditions. Returns the rows without the runs between pages (each
+    page row with ``nearby_rps``), and those runs."""
+    runs = [
+        (i, r["rps"])
+        for i, r in enumerate(rows)
+        if r.get("rps") and (r.get("kind") == BETWEEN or r["key"].startswith("baseline: one query"))
+    ]
+    out = []
+    for i, row in enumerate(rows):
+        if row.get("kind") == BETWEEN:
+            continue
+        if row.get("rps") and not row["key"].startswith("baseline:"):
+            before = [rps for j, rps in runs if j < i]
+            after = [rps for j, rps in runs if j > i]
+            near = [x for x in (before[-1] if before else None, after[0] if after else None) if x]
+            if near:
+                row = {**row, "nearby_rps": round(sum(near) / len(near), 1)}
+        out.append(row)
+    return out, [{"after_page": rows[i - 1]["key"] if i else None, "rps": rps} for i, rps in runs]
+
+
 def assess(row: dict, one_query_rps: float | None, one_query_instr: float | None = None) -> dict:
     """Add the ratios to the one-query baseline (throughput under load and, where counted,
     instructions in process) and whether the page meets issue #8's targets."""
@@ -238,9 +266,13 @@ def assess(row: dict, one_query_rps: float | None, one_query_instr: float | None
     if rps is None:
         return out
     out["ratio"] = round(rps / one_query_rps, 3) if one_query_rps else None
+    if row.get("nearby_rps"):
+        out["ratio_nearby"] = round(rps / row["nearby_rps"], 3)
     out["meets_p95"] = row["p95_ms"] < TARGET_P95_MS
     if row.get("kind") in ("list", "detail") and out["ratio"] is not None:
         out["meets_ratio"] = out["ratio"] >= TARGET_RATIO
+    if row.get("kind") in ("list", "detail") and out.get("ratio_nearby") is not None:
+        out["meets_ratio_nearby"] = out["ratio_nearby"] >= TARGET_RATIO
     return out
 
 
@@ -259,6 +291,7 @@ def format_table(rows: list[dict]) -> str:
         "status",
         "req/s",
         "× 1-query",
+        "× near",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -277,6 +310,8 @@ def format_table(rows: list[dict]) -> str:
             flags.append("p95>100")
         if r.get("meets_ratio") is False:
             flags.append("<40%")
+        if r.get("meets_ratio_nearby") is False:
+            flags.append("<40% near")
         note = "; ".join(x for x in (r.get("note", ""), " ".join(flags)) if x)
         body.append(
             (
@@ -284,6 +319,7 @@ def format_table(rows: list[dict]) -> str:
                 _cell(r.get("status")),
                 _cell(r.get("rps")),
                 _cell(r.get("ratio"), 2),
+                _cell(r.get("ratio_nearby"), 2),
                 _cell(r.get("p50_ms"), 1),
                 _cell(r.get("p95_ms"), 1),
                 _cell(r.get("p99_ms"), 1),
@@ -297,7 +333,7 @@ def format_table(rows: list[dict]) -> str:
             )
         )
     widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h) for i, h in enumerate(headers)]
-    numeric = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+    numeric = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 
     def line(cells):
         parts = [c.rjust(widths[i]) if i in numeric else c.ljust(widths[i]) for i, c in enumerate(cells)]
@@ -321,7 +357,9 @@ def format_timings(timings: dict) -> str:
     return "\n".join(lines)
 
 
-def build_report(meta: dict, rows: list[dict], timings: dict, memory: dict, uncovered: list[str]) -> dict:
+def build_report(
+    meta: dict, rows: list[dict], timings: dict, memory: dict, uncovered: list[str], nearby: list[dict] | None = None
+) -> dict:
     """The JSON document written to instance/bench/results-<db>.json."""
     measured = [r for r in rows if r.get("rps") is not None and not r["key"].startswith("baseline:")]
     return {
@@ -329,6 +367,7 @@ def build_report(meta: dict, rows: list[dict], timings: dict, memory: dict, unco
         "meta": meta,
         "targets": {"p95_ms": TARGET_P95_MS, "ratio_of_one_query": TARGET_RATIO, "rank_ms": TARGET_RANK_MS},
         "baselines": {r["key"].removeprefix("baseline: "): r for r in rows if r["key"].startswith("baseline:")},
+        "one_query_runs": nearby or [],
         "pages": [r for r in rows if not r["key"].startswith("baseline:")],
         "timings": timings,
         "memory": memory,
@@ -337,6 +376,7 @@ def build_report(meta: dict, rows: list[dict], timings: dict, memory: dict, unco
             "pages_skipped": sum(1 for r in rows if r.get("rps") is None and not r["key"].startswith("baseline:")),
             "pages_over_p95": sorted(r["key"] for r in measured if r.get("meets_p95") is False),
             "pages_under_ratio": sorted(r["key"] for r in measured if r.get("meets_ratio") is False),
+            "pages_under_ratio_nearby": sorted(r["key"] for r in measured if r.get("meets_ratio_nearby") is False),
             "list_detail_pages_under_ratio_in_instructions": sorted(
                 r["key"]
                 for r in rows
@@ -1038,10 +1078,11 @@ def run(args: argparse.Namespace) -> dict:
     else:
         rows, memory = drive(args, url, kind, measured, resolved, log)
     instr_ref = measured["profile"].get("baseline: one query", {}).get("instructions_m")
+    rows, nearby = with_nearby_baselines(rows)
     rows = [assess(r, one_query_reference(rows), instr_ref) for r in rows]
     meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["total_s"] = round(time.monotonic() - started, 1)
-    report = build_report(meta, rows, measured["timings"], memory, measured["uncovered"])
+    report = build_report(meta, rows, measured["timings"], memory, measured["uncovered"], nearby)
     out_path = Path(args.out) if args.out else BENCH_DIR / f"results-{kind}.json"
     out_path.write_text(json.dumps(report, indent=2) + "\n")
 
@@ -1053,6 +1094,8 @@ def run(args: argparse.Namespace) -> dict:
     print(format_table(rows))
     print(
         "(req/s and latencies: gunicorn + wrk; queries, 1 req ms and sql ms: one request in process, median of 3;"
+        " × near: to the one-query baseline measured just before and after the page"
+        f" (every {args.baseline_every} pages);"
         " changed ms: one request in process right after the data changed, with nothing kept;"
         " M instr: millions of user-space instructions per request in process, the least of three batches of 10,"
         " and its ratio to the one-query baseline's)"
@@ -1080,7 +1123,12 @@ def drive(args, url: str, kind: str, measured: dict, resolved: list[Resolved], l
         cookies = {role: login(port, email, args.password) for role, email in measured["subjects"]["emails"].items()}
         # The baselines run first and again last: on a shared machine the difference shows the noise.
         targets = [(key, path, None, "baseline") for key, path in BASELINES]
-        targets += [(r.page.key, r.path, r, r.page.kind) for r in resolved]
+        one_query = dict(BASELINES)["baseline: one query"]
+        for n, r in enumerate(resolved):
+            if args.baseline_every and n and n % args.baseline_every == 0:
+                # the one-query baseline again between pages: see with_nearby_baselines
+                targets.append(("baseline: one query (between pages)", one_query, None, BETWEEN))
+            targets.append((r.page.key, r.path, r, r.page.kind))
         targets += [(f"{key} (end)", path, None, "baseline") for key, path in BASELINES]
         peak: dict[int, int] = {}
         for key, path, r, page_kind in targets:
@@ -1139,6 +1187,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each measured run")
+    parser.add_argument(
+        "--baseline-every",
+        type=int,
+        default=4,
+        help="measure the one-query baseline again after every N pages (0: only first and last)",
+    )
     parser.add_argument("--connections", type=int, default=2, help="wrk connections (default: one per worker)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")

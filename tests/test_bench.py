@@ -253,6 +253,49 @@ def test_assess_compares_with_the_one_query_baseline():
     assert "ratio" not in skipped
 
 
+def test_each_page_is_also_compared_with_the_baseline_measured_next_to_it():
+    def run(key, kind, rps):
+        return {"key": key, "kind": kind, "status": 200, "rps": rps, "p50_ms": 1.0, "p95_ms": 2.0, "p99_ms": 3.0}
+
+    rows = [
+        run("baseline: constant", "baseline", 3000.0),
+        run("baseline: one query", "baseline", 1000.0),
+        run("a", "list", 450.0),
+        run("b", "detail", 380.0),
+        run("baseline: one query (between pages)", bench.BETWEEN, 800.0),
+        run("c", "list", 350.0),
+        {"key": "d", "kind": "list", "note": "skipped: no view yet"},
+        run("baseline: constant (end)", "baseline", 2500.0),
+        run("baseline: one query (end)", "baseline", 600.0),
+    ]
+    kept, runs = bench.with_nearby_baselines(rows)
+    assert [r["key"] for r in kept] == [r["key"] for r in rows if r["kind"] != bench.BETWEEN]
+    assert [r["rps"] for r in runs] == [1000.0, 800.0, 600.0]
+    near = {r["key"]: r.get("nearby_rps") for r in kept}
+    # a and b: between the first run and the one after b; c: between that one and the last
+    assert near == {
+        "baseline: constant": None,
+        "baseline: one query": None,
+        "a": 900.0,
+        "b": 900.0,
+        "c": 700.0,
+        "d": None,
+        "baseline: constant (end)": None,
+        "baseline: one query (end)": None,
+    }
+    assessed = {r["key"]: bench.assess(r, bench.one_query_reference(kept)) for r in kept}
+    assert bench.one_query_reference(kept) == 1000.0  # the better of the first and last runs, as before
+    assert (assessed["b"]["ratio"], assessed["b"]["ratio_nearby"]) == (0.38, 0.422)
+    assert assessed["b"]["meets_ratio"] is False and assessed["b"]["meets_ratio_nearby"] is True
+    assert assessed["c"]["ratio_nearby"] == 0.5 and "ratio_nearby" not in assessed["d"]
+    table = bench.format_table(list(assessed.values()))
+    assert "× near" in table and "0.42" in table and "<40%" in table and "<40% near" not in table
+    report = bench.build_report({"database": "sqlite"}, list(assessed.values()), {}, {"worker_peak_mib": 1}, [], runs)
+    assert report["summary"]["pages_under_ratio"] == ["b", "c"]
+    assert report["summary"]["pages_under_ratio_nearby"] == []
+    assert report["one_query_runs"] == runs
+
+
 def test_assess_compares_instructions_in_process_with_the_baselines():
     row = {"key": "staff: user detail", "kind": "detail", "instructions_m": 9.0}
     assert bench.assess(row, None, 3.6)["instr_ratio"] == 0.4
@@ -306,6 +349,7 @@ def test_report_json_shape():
         "meta",
         "targets",
         "baselines",
+        "one_query_runs",
         "pages",
         "timings",
         "memory",
@@ -319,6 +363,7 @@ def test_report_json_shape():
         "pages_skipped": 1,
         "pages_over_p95": ["staff: candidate list"],
         "pages_under_ratio": ["staff: candidate list"],
+        "pages_under_ratio_nearby": [],
         "list_detail_pages_under_ratio_in_instructions": [],
     }
     assert report["timings"]["rank_650_seats"]["median_ms"] == 11.0
