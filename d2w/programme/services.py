@@ -967,12 +967,16 @@ def _own_figures():
         select(ProgrammeSession.starts_at).where(ProgrammeSession.id == Attendance.session_id).scalar_subquery()
     )
     started = union(
+        # from the candidate's enrolments to their cohorts' sessions (SQLite would otherwise walk
+        # every started session and test its cohort)
         select(ProgrammeSession.id)
+        .join(Enrolment, Enrolment.cohort_id == ProgrammeSession.cohort_id)
         .where(
+            Enrolment.profile_id == me.id,
+            Enrolment.status.in_(HOLDS_PLACE),
             ProgrammeSession.starts_at <= bindparam("now"),
-            ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(me.id).correlate_except(Enrolment)),
         )
-        .correlate_except(ProgrammeSession),
+        .correlate_except(ProgrammeSession, Enrolment),
         select(Attendance.session_id)
         .where(Attendance.profile_id == me.id, session_start <= bindparam("now"))
         .correlate_except(Attendance, ProgrammeSession),
