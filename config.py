@@ -36,6 +36,11 @@ class Config:
     # a commit is synced at checkpoints, so a power cut may lose the last commits but never
     # corrupts the file). No effect on PostgreSQL.
     SQLITE_WAL = True
+    # PostgreSQL: psycopg prepares statements a connection runs often, and d2w keeps them across
+    # requests that only read (d2w.core.db.keep_prepared_statements). Turn off behind a pooler
+    # that hands one server connection to many clients between transactions (PgBouncer in
+    # transaction mode before 1.21), which cannot keep a prepared statement. No effect on SQLite.
+    POSTGRES_PREPARED_STATEMENTS = True
 
     # Sessions: the cookie carries only a random session id; the session itself lives in the
     # database so that logout, password change and deactivation end it on the server.

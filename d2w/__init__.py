@@ -79,11 +79,17 @@ def _init_extensions(app: Flask) -> None:
     from d2w.core.db import keep_prepared_statements
     from d2w.core.extensions import csrf, db, limiter, login_manager, migrate
 
+    prepared = app.config.get("POSTGRES_PREPARED_STATEMENTS", True)
+    if not prepared and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         if app.config.get("SQLITE_WAL"):
             _write_ahead_log(db.engine)
-        keep_prepared_statements(db.engine)
+        if prepared:
+            keep_prepared_statements(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -76,6 +76,44 @@ def test_pages_read_with_prepared_statements(app, people, login_as):
 
 
 @on_postgres
+def test_prepared_statements_can_be_turned_off_for_a_pooler(database_url, tmp_path):
+    from d2w import create_app
+
+    app = create_app(
+        "testing",
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "POSTGRES_PREPARED_STATEMENTS": False,
+            "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
+    )
+    reading = sa.select(User.id).where(User.email == sa.bindparam("email"))
+    try:
+        with app.app_context():
+            for _ in range(7):
+                db.session.execute(reading, {"email": "nobody@example.org"})
+                db.session.remove()
+            assert _prepared_count("SELECT users.id %") == 0
+            raw = db.engine.raw_connection()
+            try:
+                assert raw.driver_connection.prepare_threshold is None
+            finally:
+                raw.close()
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_the_setting_leaves_sqlite_and_the_shared_options_alone(app):
+    from config import Config
+
+    assert Config.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True, "hide_parameters": True}
+    assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+@on_postgres
 def test_a_transaction_that_wrote_forgets_as_before(app, people):
     reading = sa.select(User.name).where(User.email == sa.bindparam("email"))
     with app.app_context():
