@@ -42,7 +42,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from d2w.audit import services as audit
@@ -875,31 +874,42 @@ _UPCOMING = (
 _UPCOMING_FIRST = _UPCOMING.limit(bindparam("limit"))
 
 
-def _history_of(profile_id) -> ColumnElement[bool]:
-    """Sessions that have started of the candidate's own cohorts, and any session they were
-    marked in (``profile_id``: a bound parameter or the outer query's profile)."""
-    return and_(
-        ProgrammeSession.starts_at <= bindparam("now"),
-        ProgrammeSession.id.in_(
-            union(
-                select(ProgrammeSession.id)
-                .where(ProgrammeSession.cohort_id.in_(policy.held_cohort_ids(profile_id).correlate_except(Enrolment)))
-                .correlate_except(ProgrammeSession),
-                select(Attendance.session_id).where(Attendance.profile_id == profile_id).correlate_except(Attendance),
-            )
-        ),
+def _started_sessions(profile_id):
+    """The ids of the sessions that have started (by ``:now``) of the candidate's own cohorts,
+    and of any session they were marked in (``profile_id``: a bound parameter or the outer
+    query's profile). Each part goes through its index: from the candidate's enrolments to their
+    cohorts' sessions, and from their marks to each mark's session by its key (a candidate has a
+    few dozen; SQLite would otherwise walk every started session, PostgreSQL read every one)."""
+    mark_start = (
+        select(ProgrammeSession.starts_at).where(ProgrammeSession.id == Attendance.session_id).scalar_subquery()
+    )
+    return union(
+        select(ProgrammeSession.id)
+        .join(Enrolment, Enrolment.cohort_id == ProgrammeSession.cohort_id)
+        .where(
+            Enrolment.profile_id == profile_id,
+            Enrolment.status.in_(HOLDS_PLACE),
+            ProgrammeSession.starts_at <= bindparam("now"),
+        )
+        .correlate_except(ProgrammeSession, Enrolment),
+        select(Attendance.session_id)
+        .where(Attendance.profile_id == profile_id, mark_start <= bindparam("now"))
+        .correlate_except(Attendance, ProgrammeSession),
     )
 
 
-_HISTORY_OF = _history_of(bindparam("profile_id"))
-_HISTORY_COUNT = select(func.count()).select_from(ProgrammeSession).where(_HISTORY_OF)
+def _history_count(profile_id) -> Select:
+    return select(func.count()).select_from(_started_sessions(profile_id).subquery())
+
+
+_HISTORY_COUNT = _history_count(bindparam("profile_id"))
 _HISTORY_PAGE = (
     select(*_SESSION_COLUMNS, Attendance.status)
     .outerjoin(
         Attendance,
         and_(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == bindparam("profile_id")),
     )
-    .where(_HISTORY_OF)
+    .where(ProgrammeSession.id.in_(_started_sessions(bindparam("profile_id"))))
     .order_by(ProgrammeSession.starts_at.desc(), ProgrammeSession.id.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
@@ -960,29 +970,10 @@ def own_attendance(profile_id) -> tuple[ScalarSelect, ScalarSelect]:
 
 def _own_figures():
     """One row for the acting candidate (``actor_id``): their profile's id and calendar token, how
-    many sessions have started for them (``history_for``'s count, each part through its index),
-    and their attendance (attended, marked)."""
+    many sessions have started for them (``history_for``'s count) and their attendance
+    (attended, marked)."""
     me = CandidateProfile
-    session_start = (
-        select(ProgrammeSession.starts_at).where(ProgrammeSession.id == Attendance.session_id).scalar_subquery()
-    )
-    started = union(
-        # from the candidate's enrolments to their cohorts' sessions (SQLite would otherwise walk
-        # every started session and test its cohort)
-        select(ProgrammeSession.id)
-        .join(Enrolment, Enrolment.cohort_id == ProgrammeSession.cohort_id)
-        .where(
-            Enrolment.profile_id == me.id,
-            Enrolment.status.in_(HOLDS_PLACE),
-            ProgrammeSession.starts_at <= bindparam("now"),
-        )
-        .correlate_except(ProgrammeSession, Enrolment),
-        select(Attendance.session_id)
-        .where(Attendance.profile_id == me.id, session_start <= bindparam("now"))
-        .correlate_except(Attendance, ProgrammeSession),
-    ).subquery()
-    history = select(func.count()).select_from(started)
-    return select(me.id, me.calendar_token, history.scalar_subquery(), *own_attendance(me.id)).where(
+    return select(me.id, me.calendar_token, _history_count(me.id).scalar_subquery(), *own_attendance(me.id)).where(
         me.user_id == bindparam("actor_id", type_=Integer)
     )
 
