@@ -52,12 +52,7 @@ def test_application_scopes_are_the_policys_rule(seat_data, app, people):
             visible = set(
                 db.session.scalars(applications_policy.visible_applications(actor).with_only_columns(Application.id))
             )
-            statement = application_views._APPLICATION[applications_policy.scope_of(actor)]
-            found = {
-                i
-                for i in [*mine, other]
-                if db.session.scalar(statement, {"application_id": i, "actor_id": actor.id}) is not None
-            }
+            found = {i for i in [*mine, other] if applications.shown(actor, i) is not None}
             assert found == visible & {*mine, other}, who
         client = _client(app, people[who])
         for i in [*mine, other]:
@@ -111,15 +106,14 @@ def test_own_applications_page_and_detail_queries(seat_data, app, people):
     for i in mine:
         assert f'href="/applications/{i}"' in html
     assert f'href="/applications/{other}"' not in html
-    # the application with its seat, its candidate, the usable check, the history (the owner is
-    # not asked again: the candidate's user id comes with the candidate)
+    # the application with its seat, its candidate, the usable and recorded checks and who
+    # overrode it in one query; then the history (the owner is not asked again: the
+    # candidate's user id comes with the candidate)
     poor, bare = mine[0], mine[2]
-    assert len(page_queries(app, candidate, f"/applications/{bare}")) == 4
-    # and who recorded the override
-    assert len(page_queries(app, candidate, f"/applications/{poor}")) == 5
+    assert len(page_queries(app, candidate, f"/applications/{bare}")) == 2
+    assert len(page_queries(app, candidate, f"/applications/{poor}")) == 2
     staff = _client(app, people["staff"])
-    # (who recorded the override is the reader, already loaded)
-    assert len(page_queries(app, staff, f"/applications/{poor}")) == 4
+    assert len(page_queries(app, staff, f"/applications/{poor}")) == 2
     # forms only where they are shown: the candidate moves their own open application; staff
     # override only a poor fit not yet covered
     page = candidate.get(f"/applications/{poor}").get_data(as_text=True)

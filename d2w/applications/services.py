@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, bindparam, func, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from d2w.applications import policy, rules
@@ -78,32 +78,6 @@ class CheckSummary(NamedTuple):
 
 
 _CHECK_COLUMNS = (SeatFitCheck.id, SeatFitCheck.band, SeatFitCheck.score, SeatFitCheck.run_at, SeatFitCheck.warnings)
-# ``seatfit.latest_valid_check``'s conditions and order, as one fixed statement of the columns shown.
-_USABLE_CHECK = (
-    select(*_CHECK_COLUMNS)
-    .where(
-        SeatFitCheck.profile_id == bindparam("profile_id"),
-        SeatFitCheck.seat_id == bindparam("seat_id"),
-        SeatFitCheck.run_at > bindparam("cutoff"),
-        seatfit.stance_usable(bindparam("profile_id")),
-    )
-    .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
-    .limit(1)
-)
-_CHECK_BY_ID = select(*_CHECK_COLUMNS).where(SeatFitCheck.id == bindparam("check_id"))
-
-
-def usable_check_summary(profile_id: int, seat_id: int, now: datetime | None = None) -> CheckSummary | None:
-    """``usable_check`` as the columns an application's page shows, in one query."""
-    cutoff = (now or utcnow()) - timedelta(days=valid_days())
-    row = read(_USABLE_CHECK, {"profile_id": profile_id, "seat_id": seat_id, "cutoff": cutoff}).first()
-    return CheckSummary(*row) if row else None
-
-
-def check_summary(check_id: int) -> CheckSummary | None:
-    """One fit check as ``CheckSummary`` (the check an application was fit checked or submitted with)."""
-    row = read(_CHECK_BY_ID, {"check_id": check_id}).first()
-    return CheckSummary(*row) if row else None
 
 
 def valid_days() -> int:
@@ -450,17 +424,6 @@ class Applicant(NamedTuple):
     name: str
 
 
-_APPLICANT = (
-    select(CandidateProfile.id, CandidateProfile.user_id, User.name)
-    .join(User, User.id == CandidateProfile.user_id)
-    .where(CandidateProfile.id == bindparam("profile_id"))
-)
-
-
-def applicant(profile_id: int) -> Applicant:
-    return Applicant(*read(_APPLICANT, {"profile_id": profile_id}).one())
-
-
 class Row(NamedTuple):
     """An application as lists show it: plain columns (``list_statement``)."""
 
@@ -510,11 +473,11 @@ def list_statement(base: Select | None = None, *, now: datetime | None = None) -
     return list_columns(base, check_cutoff(now))
 
 
-def list_columns(base: Select | None, cutoff) -> Select:
-    """``list_statement`` with the checks' cutoff given: a time (``check_cutoff``) or a bound
-    parameter standing for it (statements built once)."""
-    latest, recorded = _LATEST_CHECK, _RECORDED_CHECK
-    newest_id = (
+def _newest_usable_id(cutoff):
+    """SQL: the id of the newest usable check of an application's candidate and seat
+    (``usable_check``'s rule, correlated with Application); ``cutoff`` is a time or a bound
+    parameter standing for it."""
+    return (
         select(SeatFitCheck.id)
         .where(
             SeatFitCheck.profile_id == Application.profile_id,
@@ -527,6 +490,13 @@ def list_columns(base: Select | None, cutoff) -> Select:
         .correlate(Application)
         .scalar_subquery()
     )
+
+
+def list_columns(base: Select | None, cutoff) -> Select:
+    """``list_statement`` with the checks' cutoff given: a time (``check_cutoff``) or a bound
+    parameter standing for it (statements built once)."""
+    latest, recorded = _LATEST_CHECK, _RECORDED_CHECK
+    newest_id = _newest_usable_id(cutoff)
     since = (
         select(func.max(ApplicationEvent.on))
         .where(ApplicationEvent.application_id == Application.id)
@@ -556,6 +526,69 @@ def list_columns(base: Select | None, cutoff) -> Select:
         .join(User, User.id == CandidateProfile.user_id)
         .outerjoin(latest, latest.id == newest_id)
         .outerjoin(recorded, recorded.id == Application.fit_check_id)
+    )
+
+
+# The seat's columns the application pages use (the rest load if something asks for them).
+_SEAT_SHOWN = joinedload(Application.seat, innerjoin=True).load_only(
+    Seat.name, Seat.ons_code, Seat.boundary_set, Seat.region
+)
+_OVERRIDE_BY = aliased(User, name="override_by")
+
+
+class Shown(NamedTuple):
+    """One application as its page shows it (``shown``)."""
+
+    application: Application
+    applicant: Applicant
+    check: CheckSummary | None  # the newest usable check (``usable_check``)
+    recorded: CheckSummary | None  # the check it was fit checked or submitted with
+    override_by: str | None  # the name of who recorded the override
+
+
+def _shown_statement(scope: str) -> Select:
+    latest, recorded = _LATEST_CHECK, _RECORDED_CHECK
+    return (
+        policy.applications_within(scope, select(Application), bindparam("actor_id"))
+        .where(Application.id == bindparam("application_id"))
+        .options(_SEAT_SHOWN)
+        .join(CandidateProfile, CandidateProfile.id == Application.profile_id)
+        .join(User, User.id == CandidateProfile.user_id)
+        .outerjoin(latest, latest.id == _newest_usable_id(bindparam("cutoff")))
+        .outerjoin(recorded, recorded.id == Application.fit_check_id)
+        .outerjoin(_OVERRIDE_BY, _OVERRIDE_BY.id == Application.override_by_id)
+        .add_columns(
+            CandidateProfile.id,
+            CandidateProfile.user_id,
+            User.name,
+            *(getattr(latest, c.key) for c in _CHECK_COLUMNS),
+            *(getattr(recorded, c.key) for c in _CHECK_COLUMNS),
+            _OVERRIDE_BY.name,
+        )
+    )
+
+
+# One application with all its page shows but the history, built once per scope of
+# ``policy.visible_applications``.
+_SHOWN = {scope: _shown_statement(scope) for scope in policy.SCOPES}
+
+
+def shown(actor: User, application_id: int, now: datetime | None = None) -> Shown | None:
+    """The application with this id if ``actor`` may see it, with its candidate, its newest usable
+    check, the check it was recorded with and who overrode it, in one query (None: not theirs
+    to see, or no such application)."""
+    params = {"application_id": application_id, "actor_id": actor.id, "cutoff": check_cutoff(now)}
+    row = db.session.execute(_SHOWN[policy.scope_of(actor)], params).first()
+    if row is None:
+        return None
+    width = len(_CHECK_COLUMNS)
+    check, recorded = row[4 : 4 + width], row[4 + width : 4 + 2 * width]
+    return Shown(
+        row[0],
+        Applicant(*row[1:4]),
+        CheckSummary(*check) if check[0] is not None else None,
+        CheckSummary(*recorded) if recorded[0] is not None else None,
+        row[-1],
     )
 
 

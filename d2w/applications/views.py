@@ -6,7 +6,6 @@ import math
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import joinedload
 
 from d2w.applications import policy, rules, services
 from d2w.applications.forms import (
@@ -68,29 +67,12 @@ def _version(raw) -> int:
         return -1
 
 
-# The seat's columns the application pages use (the rest load if something asks for them).
-_SEAT_SHOWN = joinedload(Application.seat, innerjoin=True).load_only(
-    Seat.name, Seat.ons_code, Seat.boundary_set, Seat.region
-)
-
-
-# One application with its seat, built once per scope of ``policy.visible_applications``.
-_APPLICATION = {
-    scope: policy.applications_within(scope, select(Application), bindparam("actor_id"))
-    .where(Application.id == bindparam("application_id"))
-    .options(_SEAT_SHOWN)
-    for scope in policy.SCOPES
-}
-
-
-def _get_application(application_id: int) -> Application:
-    actor = acting_user()
-    application = db.session.scalar(
-        _APPLICATION[policy.scope_of(actor)], {"application_id": application_id, "actor_id": actor.id}
-    )
-    if application is None:
+def _shown(application_id: int) -> services.Shown:
+    """The application with what its page shows, or 404 when the reader may not see it."""
+    shown = services.shown(acting_user(), application_id)
+    if shown is None:
         abort(404)
-    return application
+    return shown
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,15 +286,9 @@ def _move_form(application: Application, *, submitted: bool = False) -> MoveForm
     return form
 
 
-def _render_detail(application: Application, *, move_form=None, override_form=None, status=200):
+def _render_detail(shown: services.Shown, *, move_form=None, override_form=None, status=200):
     actor = acting_user()
-    profile = services.applicant(application.profile_id)
-    check = services.usable_check_summary(application.profile_id, application.seat_id)
-    recorded = None
-    if application.fit_check_id:
-        same = check is not None and check.id == application.fit_check_id
-        recorded = check if same else services.check_summary(application.fit_check_id)
-    override_by = db.session.get(User, application.override_by_id) if application.override_by_id else None
+    application, profile, check = shown.application, shown.applicant, shown.check
     # The forms are made only when the page shows them.
     can_edit = policy.can_edit_application(actor, application, profile.user_id) and application.is_open
     can_override = policy.can_override(actor) and services.override_needed(application, check)
@@ -335,8 +311,8 @@ def _render_detail(application: Application, *, move_form=None, override_form=No
             profile=profile,
             events=services.history(application),
             check=check,
-            recorded=recorded,
-            override_by=override_by,
+            recorded=shown.recorded,
+            override_by=shown.override_by,
             block=block,
             valid_days=services.valid_days(),
             can_edit=can_edit,
@@ -354,19 +330,20 @@ def _render_detail(application: Application, *, move_form=None, override_form=No
 @bp.route("/<int(max=2147483647):application_id>")
 @roles("staff", "candidate")
 def detail(application_id: int):
-    return _render_detail(_get_application(application_id))
+    return _render_detail(_shown(application_id))
 
 
 @bp.route("/<int(max=2147483647):application_id>/move", methods=["POST"])
 @roles("staff", "candidate")
 def move(application_id: int):
     actor = acting_user()
-    application = _get_application(application_id)
+    shown = _shown(application_id)
+    application = shown.application
     form = _move_form(application, submitted=True)
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
-        return _render_detail(application, move_form=form, status=400)
+        return _render_detail(shown, move_form=form, status=400)
     to_status = form.to_status.data
     try:
         services.move(
@@ -378,10 +355,10 @@ def move(application_id: int):
         return redirect(url_for("applications.detail", application_id=application_id))
     except DomainError as exc:
         db.session.rollback()
-        application = _get_application(application_id)
-        form.to_status.choices = _move_form(application).to_status.choices
+        shown = _shown(application_id)
+        form.to_status.choices = _move_form(shown.application).to_status.choices
         show_error(form, exc)
-        return _render_detail(application, move_form=form, status=400)
+        return _render_detail(shown, move_form=form, status=400)
     db.session.commit()
     flash(f"Recorded: {rules.move_label(to_status).lower()}.", "success")
     return redirect(url_for("applications.detail", application_id=application_id))
@@ -391,12 +368,13 @@ def move(application_id: int):
 @roles("staff")
 def override(application_id: int):
     actor = acting_user()
-    application = _get_application(application_id)
+    shown = _shown(application_id)
+    application = shown.application
     form = OverrideForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
-        return _render_detail(application, override_form=form, status=400)
+        return _render_detail(shown, override_form=form, status=400)
     try:
         services.override(actor, application, form.reason.data, version=_version(form.version.data))
     except Conflict as exc:
@@ -405,9 +383,9 @@ def override(application_id: int):
         return redirect(url_for("applications.detail", application_id=application_id))
     except DomainError as exc:
         db.session.rollback()
-        application = _get_application(application_id)
+        shown = _shown(application_id)
         show_error(form, exc)
-        return _render_detail(application, override_form=form, status=400)
+        return _render_detail(shown, override_form=form, status=400)
     db.session.commit()
     flash("Override recorded. The application can now be submitted with this fit check.", "success")
     return redirect(url_for("applications.detail", application_id=application_id))
