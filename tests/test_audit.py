@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from d2w.audit import services as audit
 from d2w.audit.models import AuditEvent, AuditLogIsAppendOnly
+from d2w.auth.models import User
+from d2w.core.db import utcnow
 from d2w.core.extensions import db
 from tests.conftest import PASSWORD, login
 
@@ -33,10 +35,32 @@ def test_failed_logins_are_recorded_without_the_password(app, client, people):
         assert PASSWORD not in dump
 
 
+def test_record_writes_one_row_at_once_named_after_its_object(app, people):
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        before = utcnow()
+        audit.record(staff, "test.object", db.session.get(User, people["candidate"].id), summary="x" * 300)
+        audit.record(None, "test.named", object_type="cohort", object_id=7)
+        # written in the caller's transaction, before any flush or commit
+        rows = db.session.execute(
+            select(
+                AuditEvent.actor_id, AuditEvent.object_type, AuditEvent.object_id, AuditEvent.summary, AuditEvent.at
+            )
+            .where(AuditEvent.action.like("test.%"))
+            .order_by(AuditEvent.id)
+        ).all()
+        assert [r[:3] for r in rows] == [(staff.id, "user", str(people["candidate"].id)), (None, "cohort", "7")]
+        assert rows[0].summary == "x" * 255 and rows[1].summary == ""
+        assert all(before <= r.at <= utcnow() for r in rows)
+        db.session.rollback()  # and undone with it
+        assert db.session.scalar(select(sa.func.count()).where(AuditEvent.action.like("test.%"))) == 0
+
+
 def test_the_orm_refuses_to_change_or_delete_events(app, people):
     with app.app_context():
-        event = audit.record(None, "test.event")
+        audit.record(None, "test.event")
         db.session.commit()
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "test.event")).one()
         event.summary = "tampered"
         with pytest.raises(AuditLogIsAppendOnly):
             db.session.flush()

@@ -37,7 +37,7 @@ from typing import TypeVar
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import String, event, select, update
+from sqlalchemy import String, bindparam, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.dml import UpdateBase
@@ -112,14 +112,21 @@ def _forget_marks(conn: Connection):
     conn.info.pop(_MARKED, None)
 
 
+_TABLE = DataGeneration.__table__
+# Built once: a commit that wrote renews its topics with this statement.
+_RENEW = (
+    update(_TABLE).where(_TABLE.c.topic.in_(bindparam("topics", expanding=True))).values(token=bindparam("token"))
+)
+
+
 def renew(connection: Connection, topics) -> None:
     """Give these topics new tokens, in the connection's transaction."""
     topics = sorted(set(topics))
     if not topics:
         return
-    table = DataGeneration.__table__
+    table = _TABLE
     token = new_token()
-    result = connection.execute(update(table).where(table.c.topic.in_(topics)).values(token=token))
+    result = connection.execute(_RENEW, {"topics": topics, "token": token})
     if result.rowcount != len(topics):  # a database whose rows are missing: add them
         have = set(connection.execute(select(table.c.topic).where(table.c.topic.in_(topics))).scalars())
         missing = [{"topic": t, "token": token} for t in topics if t not in have]
