@@ -43,9 +43,7 @@ def test_record_writes_one_row_at_once_named_after_its_object(app, people):
         audit.record(None, "test.named", object_type="cohort", object_id=7)
         # written in the caller's transaction, before any flush or commit
         rows = db.session.execute(
-            select(
-                AuditEvent.actor_id, AuditEvent.object_type, AuditEvent.object_id, AuditEvent.summary, AuditEvent.at
-            )
+            select(AuditEvent.actor_id, AuditEvent.object_type, AuditEvent.object_id, AuditEvent.summary, AuditEvent.at)
             .where(AuditEvent.action.like("test.%"))
             .order_by(AuditEvent.id)
         ).all()

@@ -114,9 +114,7 @@ def _forget_marks(conn: Connection):
 
 _TABLE = DataGeneration.__table__
 # Built once: a commit that wrote renews its topics with this statement.
-_RENEW = (
-    update(_TABLE).where(_TABLE.c.topic.in_(bindparam("topics", expanding=True))).values(token=bindparam("token"))
-)
+_RENEW = update(_TABLE).where(_TABLE.c.topic.in_(bindparam("topics", expanding=True))).values(token=bindparam("token"))
 
 
 def renew(connection: Connection, topics) -> None:
