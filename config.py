@@ -41,6 +41,12 @@ class Config:
     # that hands one server connection to many clients between transactions (PgBouncer in
     # transaction mode before 1.21), which cannot keep a prepared statement. No effect on SQLite.
     POSTGRES_PREPARED_STATEMENTS = True
+    # PostgreSQL: the planner's cost of reading a page out of order (random_page_cost), set on
+    # each connection d2w opens. d2w's data is small enough to stay in memory, where a random
+    # read costs little more than a sequential one; with the server's default of 4 the planner
+    # reads a whole table to join a hundred rows of it (a cohort's register). 0 leaves the
+    # server's own value (set it there, or behind a pooler that refuses connection options).
+    POSTGRES_RANDOM_PAGE_COST = 1.1
 
     # Sessions: the cookie carries only a random session id; the session itself lives in the
     # database so that logout, password change and deactivation end it on the server.

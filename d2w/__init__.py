@@ -75,15 +75,23 @@ def create_app(config: str | type[Config] | None = None, overrides: dict | None 
 
 def _init_extensions(app: Flask) -> None:
     # Import every model so the metadata (and Alembic) sees every table.
+    from sqlalchemy.engine import make_url
+
     from d2w import models  # noqa: F401
-    from d2w.core.db import keep_prepared_statements
+    from d2w.core.db import keep_prepared_statements, postgres_connect_args
     from d2w.core.extensions import csrf, db, limiter, login_manager, migrate
 
     prepared = app.config.get("POSTGRES_PREPARED_STATEMENTS", True)
-    if not prepared and app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg"):
+        connect_args = postgres_connect_args(
+            prepared,
+            app.config.get("POSTGRES_RANDOM_PAGE_COST", 0),
+            make_url(app.config["SQLALCHEMY_DATABASE_URI"]).query.get("options"),
+        )
+        if connect_args:
+            options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+            options["connect_args"] = {**options.get("connect_args", {}), **connect_args}
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         if app.config.get("SQLITE_WAL"):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from d2w.auth.models import User
-from d2w.core.db import reads_only
+from d2w.core.db import postgres_connect_args, reads_only
 from d2w.core.extensions import db
 from tests.conftest import ON_POSTGRES
 
@@ -106,11 +106,58 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler(database_url, tmp_pa
             db.engine.dispose()
 
 
-def test_the_setting_leaves_sqlite_and_the_shared_options_alone(app):
+def test_the_settings_leave_sqlite_and_the_shared_options_alone(app):
     from config import Config
 
     assert Config.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True, "hide_parameters": True}
-    assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    connect_args = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args")
+    assert connect_args == ({"options": "-c random_page_cost=1.1"} if ON_POSTGRES else None)
+
+
+def test_connect_args_of_the_postgresql_settings():
+    assert postgres_connect_args(True, 1.1) == {"options": "-c random_page_cost=1.1"}
+    assert postgres_connect_args(False, 0) == {"prepare_threshold": None}
+    assert postgres_connect_args(True, 0) == {}
+    # options the database URL gives are kept, before ours
+    assert postgres_connect_args(True, 2, "-c work_mem=8MB") == {"options": "-c work_mem=8MB -c random_page_cost=2"}
+
+
+def _random_page_cost() -> str:
+    return db.session.execute(sa.text("SHOW random_page_cost")).scalar()
+
+
+@on_postgres
+def test_connections_plan_with_the_random_page_cost_setting(app, database_url, tmp_path):
+    from d2w import create_app
+
+    with app.app_context():
+        assert _random_page_cost() == "1.1"
+    for cost, url in ((0, database_url), (1.5, database_url + "?options=-c%20work_mem%3D8MB")):
+        other = create_app(
+            "testing",
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "POSTGRES_RANDOM_PAGE_COST": cost,
+                "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
+                "RATELIMIT_STORAGE_URI": "memory://",
+            },
+        )
+        try:
+            with other.app_context():
+                if cost:
+                    assert _random_page_cost() == "1.5"
+                    assert db.session.execute(sa.text("SHOW work_mem")).scalar() == "8MB"
+                else:  # the server's own
+                    assert (
+                        _random_page_cost()
+                        == db.session.execute(
+                            sa.text("SELECT boot_val FROM pg_settings WHERE name = 'random_page_cost'")
+                        ).scalar()
+                    )
+        finally:
+            with other.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 @on_postgres

@@ -204,6 +204,20 @@ def reads_only(statement: str) -> bool:
     return (head == "SELECT" or head.startswith("WITH")) and not _NOT_A_READ.search(statement)
 
 
+def postgres_connect_args(prepared: bool, random_page_cost: float, url_options: str | None = None) -> dict:
+    """psycopg's connection arguments for the settings POSTGRES_PREPARED_STATEMENTS (off: nothing
+    is prepared) and POSTGRES_RANDOM_PAGE_COST (above 0: the planner setting, sent with the
+    connection's start-up message, so no statement is added). ``url_options``: the ``options``
+    the database URL gives, kept before ours."""
+    args: dict = {}
+    if not prepared:
+        args["prepare_threshold"] = None
+    if random_page_cost and random_page_cost > 0:
+        ours = f"-c random_page_cost={float(random_page_cost):g}"
+        args["options"] = f"{url_options} {ours}" if url_options else ours
+    return args
+
+
 def keep_prepared_statements(engine) -> None:
     """On psycopg (PostgreSQL), end transactions that only read with a COMMIT (see above)."""
     if engine.dialect.driver != "psycopg":
