@@ -75,19 +75,24 @@ def test_pages_read_with_prepared_statements(app, people, login_as):
         assert _prepared_count("SELECT user_sessions.id, user_sessions.revoked_at%") == 1
 
 
-@on_postgres
-def test_prepared_statements_can_be_turned_off_for_a_pooler(database_url, tmp_path):
+def _app_with(url: str, tmp_path, **settings):
+    """Another app on the test database, with these settings."""
     from d2w import create_app
 
-    app = create_app(
+    return create_app(
         "testing",
         {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "POSTGRES_PREPARED_STATEMENTS": False,
+            "SQLALCHEMY_DATABASE_URI": url,
             "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
             "RATELIMIT_STORAGE_URI": "memory://",
+            **settings,
         },
     )
+
+
+@on_postgres
+def test_prepared_statements_can_be_turned_off_for_a_pooler(database_url, tmp_path):
+    app = _app_with(database_url, tmp_path, POSTGRES_PREPARED_STATEMENTS=False)
     reading = sa.select(User.id).where(User.email == sa.bindparam("email"))
     try:
         with app.app_context():
@@ -128,20 +133,10 @@ def _random_page_cost() -> str:
 
 @on_postgres
 def test_connections_plan_with_the_random_page_cost_setting(app, database_url, tmp_path):
-    from d2w import create_app
-
     with app.app_context():
         assert _random_page_cost() == "1.1"
     for cost, url in ((0, database_url), (1.5, database_url + "?options=-c%20work_mem%3D8MB")):
-        other = create_app(
-            "testing",
-            {
-                "SQLALCHEMY_DATABASE_URI": url,
-                "POSTGRES_RANDOM_PAGE_COST": cost,
-                "MAIL_OUTBOX_DIR": str(tmp_path / "outbox"),
-                "RATELIMIT_STORAGE_URI": "memory://",
-            },
-        )
+        other = _app_with(url, tmp_path, POSTGRES_RANDOM_PAGE_COST=cost)
         try:
             with other.app_context():
                 if cost:
