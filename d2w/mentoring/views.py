@@ -99,8 +99,17 @@ def home():
 @bp.route("/mentors")
 @roles("staff")
 def mentors():
-    page = services.mentor_page(acting_user(), parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
-    return render_template("mentoring/mentors.html", page=page, row_html=rendering.mentor_rows(page.items))
+    actor = acting_user()
+    # The same for everyone of the actor's kind (all staff): drawn once per page and kept until
+    # the data changes (the key would need the actor's id were the list opened to mentors).
+    key = ("mentoring.mentors", actor.role, actor.is_admin, request.query_string)
+    body = generations.kept_markup(key, lambda: _draw_mentors(actor))
+    return render_template("mentoring/mentors.html", body=body)
+
+
+def _draw_mentors(actor) -> str:
+    page = services.mentor_page(actor, parse_page(request.args.get("page")), current_app.config["PAGE_SIZE"])
+    return render_template("mentoring/_mentors_body.html", page=page, row_html=rendering.mentor_rows(page.items))
 
 
 @bp.route("/mentors/<int:user_id>/edit", methods=["GET", "POST"])
