@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import namedtuple
@@ -197,6 +198,7 @@ _WROTE = "d2w.wrote"
 _NOT_A_READ = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE|NEXTVAL|SETVAL)\b", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=2048)  # the same few hundred statements, run on every request
 def reads_only(statement: str) -> bool:
     """Whether an SQL statement only reads: a SELECT (or WITH ... SELECT) that names no write,
     row lock or sequence step anywhere in it. Anything doubtful counts as a write."""
