@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, literal, literal_column, select, union_all
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -222,6 +222,44 @@ _ENROLMENTS = (
 def enrolments_of(profile_id: int) -> list[EnrolmentRow]:
     """Every enrolment of a profile (any status), newest first, with its cohort's name."""
     return [EnrolmentRow(*row) for row in read(_ENROLMENTS, {"profile_id": profile_id})]
+
+
+# ``enrolments_of`` and ``stage_history`` in one statement: part 0 the enrolments, part 1 the
+# stage changes, each in its own order (the enrolments' ties by id, newest first).
+_ENROLMENTS_AND_HISTORY = union_all(
+    _ENROLMENTS.with_only_columns(
+        literal(0).label("part"),
+        Enrolment.enrolled_at.label("at"),
+        Enrolment.cohort_id.label("ref_id"),
+        Cohort.name.label("name"),
+        Enrolment.status.label("first"),
+        literal(None, String).label("second"),
+        literal(None, String).label("reason"),
+        Enrolment.id.label("row_id"),
+    ).order_by(None),
+    _STAGE_HISTORY.with_only_columns(
+        literal(1).label("part"),
+        StageChange.changed_at,
+        StageChange.changed_by_id,
+        User.name,
+        StageChange.from_stage,
+        StageChange.to_stage,
+        StageChange.reason,
+        StageChange.id,
+    ).order_by(None),
+).order_by(literal_column("part"), literal_column("at").desc(), literal_column("row_id").desc())
+
+
+def enrolments_and_history(profile_id: int) -> tuple[list[EnrolmentRow], list[StageRow]]:
+    """``enrolments_of`` and ``stage_history`` of a profile, in one query."""
+    enrolments: list[EnrolmentRow] = []
+    history: list[StageRow] = []
+    for part, at, ref_id, name, first, second, reason, _ in read(_ENROLMENTS_AND_HISTORY, {"profile_id": profile_id}):
+        if part == 0:
+            enrolments.append(EnrolmentRow(ref_id, name, first, at))
+        else:
+            history.append(StageRow(at, first, second, reason, ref_id, name))
+    return enrolments, history
 
 
 # ---------------------------------------------------------------------------------------------

@@ -106,11 +106,15 @@ def detail(profile_id: int):
     profile = shown.profile
     # A mentor only gets here for a current mentee: visible_profiles holds them to that.
     mentor_view = not policy.is_staff(actor) and actor.role == "mentor"
+    if mentor_view:
+        enrolments, history = services.enrolments_of(profile.id), []
+    else:
+        enrolments, history = services.enrolments_and_history(profile.id)
     return render_template(
         "candidates/detail.html",
         profile=profile,
-        enrolments=services.enrolments_of(profile.id),
-        history=[] if mentor_view else services.stage_history(profile.id),
+        enrolments=enrolments,
+        history=history,
         stage_labels=STAGE_LABELS,
         approved_labels=APPROVED_LIST_LABELS,
         attendance=shown.attendance,
