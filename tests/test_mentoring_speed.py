@@ -9,11 +9,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from d2w.auth.models import User
+from d2w.candidates.models import CandidateProfile, ProfileLanguage
+from d2w.candidates.policy import visible_profiles
 from d2w.core.db import utcnow
 from d2w.core.extensions import db
 from d2w.mentoring import services
 from d2w.mentoring.models import ActionItem, MentorAssignment, MentorProfile
-from tests.conftest import count_queries, login
+from tests.conftest import count_queries, login, page_queries
 from tests.test_mentoring import _log_fields, _mentor_profile, _profile, _text, mentoring_placeholders
 
 # Queries a page must never need: the profiles' skills and languages (loaded with the ORM objects
@@ -176,6 +178,52 @@ def test_match_page_query_count_does_not_grow_with_mentors(app, client, people, 
     assert len(few) == len(many)
     # Mentors are read as columns: no mentor ORM rows with their user joined in.
     assert not [q for q in many if "FROM mentor_profiles JOIN users AS users_1" in q]
+
+
+def test_match_candidate_is_the_visible_profile_as_three_columns(app, people):
+    mentoring_placeholders(app, people)  # mentor2 mentors candidate2
+    with app.app_context():
+        languaged = _profile(people["candidate"].id)
+        db.session.add_all(
+            [ProfileLanguage(profile_id=languaged.id, language=lang) for lang in ("Yoruba", "English", "Polish")]
+        )
+        languaged.home_region = "London"
+        db.session.commit()
+        profiles = [_profile(people[who].id) for who in ("candidate", "candidate2")]
+        for who in ("staff", "admin", "mentor", "mentor2", "candidate", "candidate2"):
+            actor = db.session.get(User, people[who].id)
+            visible = set(db.session.scalars(visible_profiles(actor).with_only_columns(CandidateProfile.id)))
+            for profile in profiles:
+                found = services.match_candidate(actor, profile.id)
+                if profile.id not in visible:
+                    assert found is None, (who, profile.id)
+                    continue
+                assert (found.id, found.name, found.home_region, found.language_list) == (
+                    profile.id,
+                    profile.name,
+                    profile.home_region,
+                    profile.language_list,
+                ), who
+            assert services.match_candidate(actor, 999_999) is None
+        assert services.match_candidate(db.session.get(User, people["staff"].id), languaged.id).language_list == [
+            "English",
+            "Polish",
+            "Yoruba",
+        ]
+
+
+def test_a_kept_match_page_reads_the_candidate_as_one_row(app, client, people):
+    mentoring_placeholders(app, people)
+    login(client, people["staff"].email)
+    with app.app_context():
+        profile_id = _profile(people["candidate2"].id).id
+    path = f"/mentoring/candidates/{profile_id}/match"
+    drawn = page_queries(app, client, path)
+    kept = page_queries(app, client, path)
+    # the data's tokens and the candidate's id, name and region; the languages only when drawn
+    assert len(kept) == 2, kept
+    assert [q for q in drawn if "FROM profile_languages" in q] and not [q for q in kept if "profile_languages" in q]
+    assert client.get("/mentoring/candidates/999999/match").status_code == 404
 
 
 # ---------------------------------------------------------------------------------------------

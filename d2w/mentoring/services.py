@@ -18,19 +18,34 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, case, func, literal, literal_column, or_, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, defaultload, lazyload
 
 from d2w.audit import services as audit
 from d2w.auth.models import User
-from d2w.candidates.models import CandidateProfile
+from d2w.candidates import policy as candidate_policy
+from d2w.candidates.models import CandidateProfile, ProfileLanguage
 from d2w.candidates.services import check_region, clean_languages
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
 from d2w.core import generations
-from d2w.core.db import read, utcnow
+from d2w.core.db import built_once, read, utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page
@@ -243,6 +258,45 @@ def mentor_page(actor: User, page: int, per_page: int) -> Page:
 
 # ---------------------------------------------------------------------------------------------
 # Matching
+
+
+@dataclass
+class MatchCandidate:
+    """A candidate as the match page reads them: its own lines need the id and name alone; the
+    home region is read with them and the languages (``language_list``, as on CandidateProfile)
+    only when the suggestions are drawn, which a kept page does not do."""
+
+    id: int
+    name: str
+    home_region: str | None
+
+    @cached_property
+    def language_list(self) -> list[str]:
+        return list(read(_LANGUAGES, {"profile_id": self.id}).scalars())
+
+
+_LANGUAGES = (
+    select(ProfileLanguage.language)
+    .where(ProfileLanguage.profile_id == bindparam("profile_id"))
+    .order_by(ProfileLanguage.language)
+)
+
+
+def _match_candidate_statement(shape) -> Select:
+    return (
+        candidate_policy.visible_profiles(shape)
+        .with_only_columns(CandidateProfile.id, User.name, CandidateProfile.home_region)
+        .join(User, User.id == CandidateProfile.user_id)
+        .where(CandidateProfile.id == bindparam("profile_id", type_=Integer))
+    )
+
+
+def match_candidate(actor: User, profile_id: int) -> MatchCandidate | None:
+    """The candidate with this profile id if the actor may see them (``visible_profiles``), as
+    ``MatchCandidate``: one query of three columns, its statement built once per kind of user."""
+    stmt, params = built_once(("mentoring.match_candidate",), actor, _match_candidate_statement)
+    row = read(stmt, {**params, "profile_id": profile_id}).first()
+    return MatchCandidate(*row) if row else None
 
 
 def needed_skills(profile: CandidateProfile, now: datetime | None = None) -> list[str]:

@@ -201,7 +201,10 @@ def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: in
 @roles("staff")
 def match(profile_id: int):
     generations.tokens()  # before the profile its kept part shows (d2w.core.generations)
-    return _render_match(_get_profile(profile_id), AssignForm())
+    candidate = services.match_candidate(acting_user(), profile_id)
+    if candidate is None:
+        abort(404)
+    return _render_match(candidate, AssignForm())
 
 
 @bp.route("/candidates/<int:profile_id>/assign", methods=["POST"])
