@@ -814,3 +814,84 @@ def test_sort_headers_and_pagination_draw_what_the_old_macros_drew(app, query):
                 app.update_template_context(context)
                 drawn = re.sub(r"\s+", " ", new.render(context)).strip()
                 assert drawn == re.sub(r"\s+", " ", old.render(context)).strip(), (query, sort, number, total)
+
+
+_OLD_FORM_ERRORS_MACRO = """{% macro form_errors(form) %}
+  {% set field_errors = [] %}
+  {% for field in form if field.errors and field.type not in ("CSRFTokenField", "HiddenField") %}{% set _ = field_errors.append(field) %}{% endfor %}
+  {% if form.form_errors or field_errors %}
+  <div class="error-summary" role="alert" tabindex="-1" aria-labelledby="error-summary-title">
+    <h2 id="error-summary-title">There is a problem</h2>
+    <ul>
+      {% for message in form.form_errors %}<li>{{ message }}</li>{% endfor %}
+      {% for field in field_errors %}
+        {% for message in field.errors %}<li><a href="#{{ field.id }}">{{ message }}</a></li>{% endfor %}
+      {% endfor %}
+    </ul>
+  </div>
+  {% endif %}
+{% endmacro %}"""
+
+
+def test_the_form_errors_function_draws_what_the_old_macro_drew(app):
+    """``form_errors`` (a global, and imported from the forms macros) is Python now. For every form
+    built without arguments: no errors, form-wide errors alone, field errors alone (hidden fields'
+    left out) and both, awkward text among them; its markup is the old macro's, whitespace aside."""
+    old = app.jinja_env.from_string(_OLD_FORM_ERRORS_MACRO + "{{ form_errors(form) }}")
+    imported = app.jinja_env.from_string('{% from "macros/forms.html" import form_errors %}{{ form_errors(form) }}')
+    global_ = app.jinja_env.from_string("{{ form_errors(form) }}")
+
+    def squeeze(html: str) -> str:  # whitespace between tags aside
+        return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", html)).strip()
+
+    drawn = 0
+    with app.test_request_context("/"):
+        for cls in _form_classes():
+            try:
+                form = cls(formdata=None, meta={"csrf": False})
+            except TypeError:
+                continue
+            fields = list(form)
+            for form_wide, with_field_errors in ((False, False), (True, False), (False, True), (True, True)):
+                form.form_errors[:] = [TRICKY[1][1], "Save again."] if form_wide else []
+                for n, f in enumerate(fields):
+                    f.errors = [f"Wrong {n} <&>", TRICKY[3][1]] if with_field_errors and n % 2 == 0 else []
+                expected = squeeze(old.render(form=form))
+                assert squeeze(imported.render(form=form)) == expected == squeeze(global_.render(form=form)), cls
+                assert ("There is a problem" in expected) == (
+                    form_wide or any(f.errors and f.type not in ("CSRFTokenField", "HiddenField") for f in fields)
+                )
+                drawn += 1
+    assert drawn > 60
+
+
+_OLD_TAG_MACROS = """{% macro status_tag(status) -%}
+{% if status == "selected" %}<span class="tag tag-green">{{ application_status_labels[status] }}</span>
+{%- elif status in ("not_selected", "withdrawn") %}<span class="tag tag-grey">{{ application_status_labels[status] }}</span>
+{%- else %}<span class="tag">{{ application_status_labels[status] }}</span>{% endif %}
+{%- endmacro %}
+{% macro band_tag(band, overridden=False) -%}
+{% if band == "good" %}<span class="tag tag-green">Good fit</span>
+{%- elif band == "caution" %}<span class="tag tag-amber">Caution</span>
+{%- elif band == "poor" and overridden %}<span class="tag tag-red">Poor fit, overridden</span>
+{%- elif band == "poor" %}<span class="tag tag-red">Poor fit</span>
+{%- else %}<span class="tag tag-grey">No current check</span>{% endif %}
+{%- endmacro %}"""
+
+
+def test_the_application_tags_draw_what_the_old_macros_drew(app):
+    """The applications macros' ``status_tag`` and ``band_tag`` are Python now (template globals,
+    handed out by the macros as before): every status and band, overridden or not, exactly."""
+    from d2w.applications.models import STATUS_VALUES
+
+    old = app.jinja_env.from_string(_OLD_TAG_MACROS + "{{ status_tag(s) }}|{{ band_tag(b, o) }}")
+    imported = app.jinja_env.from_string(
+        '{% from "applications/_macros.html" import status_tag, band_tag %}{{ status_tag(s) }}|{{ band_tag(b, o) }}'
+    )
+    global_ = app.jinja_env.from_string("{{ application_status_tag(s) }}|{{ application_band_tag(b, o) }}")
+    with app.test_request_context("/"):
+        for s in STATUS_VALUES:
+            for b in ("good", "caution", "poor", None):
+                for o in (False, True):
+                    expected = old.render(s=s, b=b, o=o).strip()  # the newline between the macros
+                    assert imported.render(s=s, b=b, o=o) == expected == global_.render(s=s, b=b, o=o)

@@ -7,7 +7,7 @@ import math
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import bindparam, func, or_, select
 
-from d2w.applications import policy, rules, services
+from d2w.applications import policy, rendering, rules, services
 from d2w.applications.forms import (
     BoardFilterForm,
     CandidateLookupForm,
@@ -41,6 +41,8 @@ LIST_SORTS = {"since": "since", "candidate": func.lower(User.name), "seat": func
 
 # for templates/applications/_macros.html, which pages import without their context
 bp.add_app_template_global(STATUS_LABELS, "application_status_labels")
+bp.add_app_template_global(rendering.status_tag, "application_status_tag")
+bp.add_app_template_global(rendering.band_tag, "application_band_tag")
 
 
 @bp.context_processor

@@ -172,6 +172,23 @@ def render_field(field, **attrs) -> Markup:
     return field(**attrs)
 
 
+def form_errors(form) -> Markup:
+    """The error summary at the top of a form: its form-wide errors, then each field's errors
+    linked to the field (hidden fields and the CSRF token aside); nothing when there are none. The
+    forms macros' ``form_errors``, in Python (a page that uses only it and ``field`` imports no
+    macros); the markup is the macro's, whitespace aside (tested)."""
+    field_errors = [f for f in form if f.errors and f.type not in ("CSRFTokenField", "HiddenField")]
+    if not (form.form_errors or field_errors):
+        return Markup("")
+    items = [f"<li>{escape(message)}</li>" for message in form.form_errors]
+    items += [f'<li><a href="#{escape(f.id)}">{escape(message)}</a></li>' for f in field_errors for message in f.errors]
+    return Markup(  # noqa: S704 - every interpolated part is escaped
+        '<div class="error-summary" role="alert" tabindex="-1" aria-labelledby="error-summary-title">\n'
+        '    <h2 id="error-summary-title">There is a problem</h2>\n'
+        f"    <ul>\n      {''.join(items)}\n    </ul>\n  </div>"
+    )
+
+
 def form_field(f, autocomplete: str | None = None, class_: str = "", type: str | None = None) -> Markup:  # noqa: A002 - the macro's name
     """A field with its label, hint and errors, tied together by ``aria-describedby``: the forms
     macros' ``field``, in Python because every list page draws its filters with it and the macro

@@ -280,7 +280,7 @@ def init_templating(app: Flask) -> None:
     from d2w.audit import policy as audit_policy
     from d2w.auth import policy as auth_policy
     from d2w.candidates import policy as candidates_policy
-    from d2w.core.forms import action_button, form_field, render_field, render_label
+    from d2w.core.forms import action_button, form_errors, form_field, render_field, render_label
     from d2w.core.urls import init_urls
     from d2w.reports import policy as reports_policy
     from d2w.seatfit import policy as seatfit_policy
@@ -308,6 +308,8 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.globals["action_button"] = action_button
     app.jinja_env.globals["action_button_form"] = action_button
     app.jinja_env.globals["form_field"] = form_field
+    app.jinja_env.globals["form_error_summary"] = form_errors
+    app.jinja_env.globals["form_errors"] = form_errors  # as the forms macros hand it out
     app.jinja_env.globals["field"] = form_field  # as the forms macros hand it out
     app.jinja_env.globals["sort_header"] = sort_header
     app.jinja_env.globals["pagination"] = pagination
