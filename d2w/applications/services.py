@@ -479,13 +479,8 @@ def _newest_usable_id(cutoff):
     parameter standing for it."""
     return (
         select(SeatFitCheck.id)
-        .where(
-            SeatFitCheck.profile_id == Application.profile_id,
-            SeatFitCheck.seat_id == Application.seat_id,
-            SeatFitCheck.run_at > cutoff,
-            seatfit.stance_usable(Application.profile_id),
-        )
-        .order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+        .where(*seatfit.usable_checks(Application.profile_id, Application.seat_id, cutoff))
+        .order_by(*seatfit.NEWEST_FIRST)
         .limit(1)
         .correlate(Application)
         .scalar_subquery()

@@ -356,21 +356,28 @@ def stance_binds(declared: str, check_stance: str) -> bool:
     return declared not in BINDING_STANCES or check_stance == declared
 
 
+# The newest check first (the one an application uses when several are usable).
+NEWEST_FIRST = (SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc())
+
+
+def usable_checks(profile_id, seat_id, cutoff, *, any_stance: bool = False) -> tuple[ColumnElement, ...]:
+    """SQL: the conditions of a check of this candidate and seat that may back an application:
+    run after ``cutoff`` and, unless ``any_stance``, with the candidate's declared vote when they
+    declared one. The ids and the cutoff are values, bound parameters or columns to correlate
+    with (``Application.profile_id``); the one statement of the rule, with ``NEWEST_FIRST``."""
+    conditions = (SeatFitCheck.profile_id == profile_id, SeatFitCheck.seat_id == seat_id, SeatFitCheck.run_at > cutoff)
+    return conditions if any_stance else (*conditions, stance_usable(profile_id))
+
+
 def latest_valid_check(
     profile_id: int, seat_id: int, now: datetime | None = None, *, any_stance: bool = False
 ) -> SeatFitCheck | None:
     """The newest check of this candidate and seat younger than SEATFIT_CHECK_VALID_DAYS that
     may back an application: run with the candidate's declared vote when they declared one
     (``any_stance`` drops that rule, to tell a what-if check from no check at all)."""
-    now = now or utcnow()
-    stmt = select(SeatFitCheck).where(
-        SeatFitCheck.profile_id == profile_id,
-        SeatFitCheck.seat_id == seat_id,
-        SeatFitCheck.run_at > now - timedelta(days=valid_days()),
-    )
-    if not any_stance:
-        stmt = stmt.where(stance_usable(profile_id))
-    return db.session.scalar(stmt.order_by(SeatFitCheck.run_at.desc(), SeatFitCheck.id.desc()).limit(1))
+    cutoff = (now or utcnow()) - timedelta(days=valid_days())
+    stmt = select(SeatFitCheck).where(*usable_checks(profile_id, seat_id, cutoff, any_stance=any_stance))
+    return db.session.scalar(stmt.order_by(*NEWEST_FIRST).limit(1))
 
 
 def is_current(check: SeatFitCheck, now: datetime | None = None) -> bool:
