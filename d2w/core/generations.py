@@ -122,14 +122,13 @@ def renew(connection: Connection, topics) -> None:
     topics = sorted(set(topics))
     if not topics:
         return
-    table = _TABLE
     token = new_token()
     result = connection.execute(_RENEW, {"topics": topics, "token": token})
     if result.rowcount != len(topics):  # a database whose rows are missing: add them
-        have = set(connection.execute(select(table.c.topic).where(table.c.topic.in_(topics))).scalars())
+        have = set(connection.execute(select(_TABLE.c.topic).where(_TABLE.c.topic.in_(topics))).scalars())
         missing = [{"topic": t, "token": token} for t in topics if t not in have]
         if missing:
-            connection.execute(table.insert(), missing)
+            connection.execute(_TABLE.insert(), missing)
 
 
 @event.listens_for(Session, "before_commit")

@@ -162,7 +162,9 @@ def edit_mentor(user_id: int):
 SUGGESTIONS_SHOWN = 20
 
 
-def _render_match(profile: CandidateProfile, assign_form: AssignForm, status: int = 200):
+def _render_match(profile: CandidateProfile | services.MatchCandidate, assign_form: AssignForm, status: int = 200):
+    """The match page of a candidate: a whole profile (after a post) or the match page's own
+    row (``services.match_candidate``); both give the id, name, home region and languages."""
     focus_form = FocusForm(request.args or None)
     focus = [f for f in (focus_form.focus.data or []) if f in SKILL_LABELS] if request.args else []
     show_all = request.args.get("all") == "1"
