@@ -10,9 +10,11 @@
    cohort report and a portfolio.
 3. Serves ``d2w.bench.wsgi:create_bench_app()`` with gunicorn (2 sync workers, production
    settings) on a free loopback port, signs in as admin, staff, a mentor and a candidate, and
-   drives each page with wrk: requests per second and p50/p95/p99 latency, beside two baselines
-   measured the same way (a constant answer, and one indexed query rendered by a one-line
-   template). Samples the workers' peak memory (VmHWM).
+   drives each page with wrk in three rounds over all the pages, each page's run just after a
+   short run of the one-query baseline: requests per second and p50/p95/p99 latency, and each
+   round's ratio to the baseline next to it, of which the median is reported. The two baselines
+   (a constant answer, and one indexed query rendered by a one-line template) also run alone,
+   first and last. Samples the workers' peak memory (VmHWM).
 4. Prints a table and writes the figures to instance/bench/results-<sqlite|postgresql>.json.
 
 Pages whose views do not exist yet are skipped with a note; nothing here changes the app.
@@ -228,32 +230,55 @@ def one_query_reference(rows: list[dict]) -> float | None:
     return max(runs) if runs else None
 
 
-BETWEEN = "between"  # the kind of the one-query baseline's runs between pages
-
-
-def with_nearby_baselines(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Each page's one-query baseline measured next to it in time: the mean of the baseline's
-    runs just before and just after the page (the runs between pages, and the first and last
-    runs). On a shared machine, whose speed drifts during a run, this compares a page with the
-    baseline under the same conditions. Returns the rows without the runs between pages (each
-    page row with ``nearby_rps``), and those runs."""
-    runs = [
-        (i, r["rps"])
-        for i, r in enumerate(rows)
-        if r.get("rps") and (r.get("kind") == BETWEEN or r["key"].startswith("baseline: one query"))
-    ]
-    out = []
-    for i, row in enumerate(rows):
-        if row.get("kind") == BETWEEN:
+def paired_rounds(timeline: list[tuple[str | None, dict]]) -> dict[str, list[dict]]:
+    """Each page's runs, each beside the one-query baseline measured just before and just after
+    it. ``timeline`` is every wrk run in the order it ran: ``(None, result)`` for a run of the
+    one-query baseline, ``(page key, result)`` for a run of a page. Returns, for each page, its
+    runs in order, each with ``near_rps`` (the mean of the baseline's neighbouring runs) and
+    ``ratio`` (the page's throughput over it). On a shared machine, whose speed drifts and
+    bursts, a page is then compared with the baseline under the same conditions, and a burst of
+    load from elsewhere moves one run rather than the page's figure."""
+    baseline = [(i, result["rps"]) for i, (key, result) in enumerate(timeline) if key is None and result.get("rps")]
+    out: dict[str, list[dict]] = {}
+    for i, (key, result) in enumerate(timeline):
+        if key is None:
             continue
-        if row.get("rps") and not row["key"].startswith("baseline:"):
-            before = [rps for j, rps in runs if j < i]
-            after = [rps for j, rps in runs if j > i]
-            near = [x for x in (before[-1] if before else None, after[0] if after else None) if x]
-            if near:
-                row = {**row, "nearby_rps": round(sum(near) / len(near), 1)}
-        out.append(row)
-    return out, [{"after_page": rows[i - 1]["key"] if i else None, "rps": rps} for i, rps in runs]
+        run = dict(result)
+        before = [rps for j, rps in baseline if j < i]
+        after = [rps for j, rps in baseline if j > i]
+        near = [x for x in (before[-1] if before else None, after[0] if after else None) if x]
+        if near and run.get("rps"):
+            run["near_rps"] = round(sum(near) / len(near), 1)
+            run["ratio"] = round(run["rps"] / run["near_rps"], 3)
+        out.setdefault(key, []).append(run)
+    return out
+
+
+def combine_rounds(runs: list[dict]) -> dict:
+    """One page's figures from its rounds: the median throughput, the median p50, the worst p95
+    and p99 of any round, the errors of all rounds added up, and the median of the rounds'
+    ratios to the baseline next to them (``ratio_nearby``, with its least and greatest)."""
+    done = [r for r in runs if r.get("rps") is not None]
+    if not done:
+        return {}
+    ratios = [r["ratio"] for r in done if r.get("ratio") is not None]
+    errors: dict[str, int] = {}
+    for r in done:
+        for name, count in r.get("errors", {}).items():
+            errors[name] = errors.get(name, 0) + count
+    out = {
+        "rps": round(statistics.median(r["rps"] for r in done), 1),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in done), 2),
+        "p95_ms": max(r["p95_ms"] for r in done),
+        "p99_ms": max(r["p99_ms"] for r in done),
+        "errors": errors,
+        "rounds": done,
+    }
+    if ratios:
+        out["ratio_nearby"] = round(statistics.median(ratios), 3)
+        out["ratio_nearby_range"] = [min(ratios), max(ratios)]
+        out["nearby_rps"] = round(statistics.median(r["near_rps"] for r in done if r.get("near_rps")), 1)
+    return out
 
 
 def assess(row: dict, one_query_rps: float | None, one_query_instr: float | None = None) -> dict:
@@ -266,7 +291,7 @@ def assess(row: dict, one_query_rps: float | None, one_query_instr: float | None
     if rps is None:
         return out
     out["ratio"] = round(rps / one_query_rps, 3) if one_query_rps else None
-    if row.get("nearby_rps"):
+    if row.get("ratio_nearby") is None and row.get("nearby_rps"):
         out["ratio_nearby"] = round(rps / row["nearby_rps"], 3)
     out["meets_p95"] = row["p95_ms"] < TARGET_P95_MS
     if row.get("kind") in ("list", "detail") and out["ratio"] is not None:
@@ -1051,6 +1076,8 @@ def run(args: argparse.Namespace) -> dict:
         "workers": args.workers,
         "wrk": {
             "seconds": args.duration,
+            "rounds": args.rounds,
+            "baseline_seconds": args.baseline_seconds,
             "warmup_seconds": args.warmup,
             "connections": args.connections,
             "threads": args.threads,
@@ -1070,6 +1097,7 @@ def run(args: argparse.Namespace) -> dict:
 
     rows: list[dict] = []
     memory: dict = {"worker_peak_mib": None}
+    between: list[dict] = []
     if args.no_load:
         for r in resolved:
             row = {"key": r.page.key, "kind": r.page.kind, "role": r.page.role, "endpoint": r.endpoint, "path": r.path}
@@ -1079,26 +1107,26 @@ def run(args: argparse.Namespace) -> dict:
                 row["note"] = r.note
             rows.append(row)
     else:
-        rows, memory = drive(args, url, kind, measured, resolved, log)
+        rows, memory, between = drive(args, url, kind, measured, resolved, log)
     instr_ref = measured["profile"].get("baseline: one query", {}).get("instructions_m")
-    rows, nearby = with_nearby_baselines(rows)
     rows = [assess(r, one_query_reference(rows), instr_ref) for r in rows]
     meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["total_s"] = round(time.monotonic() - started, 1)
-    report = build_report(meta, rows, measured["timings"], memory, measured["uncovered"], nearby)
+    report = build_report(meta, rows, measured["timings"], memory, measured["uncovered"], between)
     out_path = Path(args.out) if args.out else BENCH_DIR / f"results-{kind}.json"
     out_path.write_text(json.dumps(report, indent=2) + "\n")
 
     print()
     print(
         f"d2w benchmark on {kind} (scale {args.scale:g}; {args.workers} gunicorn workers; "
-        f"wrk {args.connections} connections, {args.duration}s per page)"
+        f"wrk {args.connections} connections; {args.rounds} rounds of {args.duration}s per page)"
     )
     print(format_table(rows))
     print(
-        "(req/s and latencies: gunicorn + wrk; queries, 1 req ms and sql ms: one request in process, median of 3;"
-        " × near: to the one-query baseline measured just before and after the page"
-        f" (every {args.baseline_every} pages);"
+        "(req/s, p50: the median of the rounds; p95, p99: the worst round's; gunicorn + wrk;"
+        " queries, 1 req ms and sql ms: one request in process, median of 3;"
+        " × 1-query: to the better of the one-query baseline's first and last runs;"
+        " × near: the median of the rounds' ratios to the one-query baseline measured just before and after;"
         " changed ms: one request in process right after the data changed, with nothing kept;"
         " M instr: millions of user-space instructions per request in process, the least of three batches of 10,"
         " and its ratio to the one-query baseline's)"
@@ -1118,55 +1146,90 @@ def run(args: argparse.Namespace) -> dict:
     return report
 
 
-def drive(args, url: str, kind: str, measured: dict, resolved: list[Resolved], log) -> tuple[list[dict], dict]:
-    """Serve with gunicorn and drive the baselines and every page with wrk."""
+def drive(
+    args, url: str, kind: str, measured: dict, resolved: list[Resolved], log
+) -> tuple[list[dict], dict, list[dict]]:
+    """Serve with gunicorn and drive the baselines and every page with wrk, in ``args.rounds``
+    rounds over all the pages; in each round every page runs just after a short run of the
+    one-query baseline, and one more baseline run ends the last round (see paired_rounds).
+    Returns the rows, the workers' memory and the one-query baseline's runs between pages."""
     rows: list[dict] = []
-    log(f"== serving with gunicorn ({args.workers} workers) and driving each page with wrk ({args.duration}s)")
+    log(
+        f"== serving with gunicorn ({args.workers} workers) and driving each page with wrk: "
+        f"{args.rounds} rounds of {args.duration}s, each after {args.baseline_seconds}s of the one-query baseline"
+    )
     with gunicorn(url, args.workers, BENCH_DIR / f"gunicorn-{kind}.log") as (port, master):
         cookies = {role: login(port, email, args.password) for role, email in measured["subjects"]["emails"].items()}
-        # The baselines run first and again last: on a shared machine the difference shows the noise.
-        targets = [(key, path, None, "baseline") for key, path in BASELINES]
-        one_query = dict(BASELINES)["baseline: one query"]
-        for n, r in enumerate(resolved):
-            if args.baseline_every and n and n % args.baseline_every == 0:
-                # the one-query baseline again between pages: see with_nearby_baselines
-                targets.append(("baseline: one query (between pages)", one_query, None, BETWEEN))
-            targets.append((r.page.key, r.path, r, r.page.kind))
-        targets += [(f"{key} (end)", path, None, "baseline") for key, path in BASELINES]
         peak: dict[int, int] = {}
-        for key, path, r, page_kind in targets:
-            row = {"key": key, "kind": page_kind, "queries": measured["queries"].get(key.removesuffix(" (end)"))}
-            row.update(measured["profile"].get(key, {}))
-            if r is not None:
-                row.update(role=r.page.role, endpoint=r.endpoint, path=r.path)
-                if r.note:
-                    rows.append({**row, "note": r.note})
-                    log(f"   {key}: {r.note}")
-                    continue
-            cookie = cookies[r.page.role] if r is not None else None
-            status, _, body = http_get(port, path, cookie)
-            row.update(status=status, bytes=len(body))
-            if status != 200:
-                rows.append({**row, "note": f"not measured: answered {status}"})
-                log(f"   {key}: answered {status}, not measured")
-                continue
-            try:
-                if args.warmup > 0:
-                    run_wrk(port, path, cookie, seconds=args.warmup, connections=args.connections, threads=args.threads)
-                result = run_wrk(
-                    port, path, cookie, seconds=args.duration, connections=args.connections, threads=args.threads
-                )
-            except (subprocess.CalledProcessError, ValueError, OSError) as exc:
-                rows.append({**row, "note": f"not measured: wrk failed ({exc})"})
-                log(f"   {key}: wrk failed ({exc})")
-                continue
-            row.update(result)
-            if result["errors"]["status"] or result["errors"]["timeout"]:
-                row["note"] = f"errors {result['errors']}"
-            rows.append(row)
-            log(f"   {key}: {result['rps']:,.1f} req/s, p95 {result['p95_ms']:.1f} ms")
+
+        def wrk(path: str, cookie: str | None, seconds: float) -> dict:
+            result = run_wrk(port, path, cookie, seconds=seconds, connections=args.connections, threads=args.threads)
             for pid in children_of(master):
                 peak[pid] = max(peak.get(pid, 0), memory_of(pid).get("VmHWM", 0))
+            return result
+
+        def baselines(suffix: str) -> list[dict]:
+            # The baselines alone, first and last, as long as a page's rounds together.
+            out = []
+            for key, path in BASELINES:
+                if args.warmup > 0:
+                    wrk(path, None, args.warmup)
+                result = wrk(path, None, args.duration * args.rounds)
+                out.append(
+                    {
+                        "key": key + suffix,
+                        "kind": "baseline",
+                        "queries": measured["queries"].get(key),
+                        "status": 200,
+                        **result,
+                    }
+                )
+                out[-1].update(measured["profile"].get(key, {}))
+                log(f"   {key}{suffix}: {result['rps']:,.1f} req/s, p95 {result['p95_ms']:.1f} ms")
+            return out
+
+        rows += baselines("")
+        pages: list[tuple[dict, str, str | None]] = []
+        for r in resolved:
+            row = {"key": r.page.key, "kind": r.page.kind, "queries": measured["queries"].get(r.page.key)}
+            row.update(measured["profile"].get(r.page.key, {}))
+            row.update(role=r.page.role, endpoint=r.endpoint, path=r.path)
+            rows.append(row)
+            if r.note:
+                row["note"] = r.note
+                log(f"   {r.page.key}: {r.note}")
+                continue
+            cookie = cookies[r.page.role]
+            status, _, body = http_get(port, r.path, cookie)
+            row.update(status=status, bytes=len(body))
+            if status != 200:
+                row["note"] = f"not measured: answered {status}"
+                log(f"   {r.page.key}: answered {status}, not measured")
+                continue
+            pages.append((row, r.path, cookie))
+
+        one_query = dict(BASELINES)["baseline: one query"]
+        timeline: list[tuple[str | None, dict]] = []
+        failed: dict[str, str] = {}
+        for n in range(args.rounds):
+            log(f"   round {n + 1} of {args.rounds}")
+            for row, path, cookie in pages:
+                if row["key"] in failed:
+                    continue
+                try:
+                    timeline.append((None, wrk(one_query, None, args.baseline_seconds)))
+                    if n == 0 and args.warmup > 0:
+                        wrk(path, cookie, args.warmup)
+                    result = wrk(path, cookie, args.duration)
+                except (subprocess.CalledProcessError, ValueError, OSError) as exc:
+                    failed[row["key"]] = f"not measured: wrk failed ({exc})"
+                    log(f"   {row['key']}: wrk failed ({exc})")
+                    continue
+                timeline.append((row["key"], result))
+                if n == args.rounds - 1:
+                    log(f"   {row['key']}: {result['rps']:,.1f} req/s, p95 {result['p95_ms']:.1f} ms")
+        timeline.append((None, wrk(one_query, None, args.baseline_seconds)))
+        rows += baselines(" (end)")
         workers = {pid: memory_of(pid) for pid in children_of(master)}
         memory = {
             "worker_peak_mib": max([m.get("VmHWM", 0) for m in workers.values()] + list(peak.values()) or [0]),
@@ -1174,7 +1237,20 @@ def drive(args, url: str, kind: str, measured: dict, resolved: list[Resolved], l
             "master": memory_of(master),
         }
 
-    return rows, memory
+    runs = paired_rounds(timeline)
+    for row, _, _ in pages:
+        if row["key"] in failed:
+            row["note"] = failed[row["key"]]
+            continue
+        row.update(combine_rounds(runs.get(row["key"], [])))
+        if row.get("errors", {}).get("status") or row.get("errors", {}).get("timeout"):
+            row["note"] = f"errors {row['errors']}"
+    between = [
+        {"after_page": timeline[i - 1][0] if i else None, "rps": result.get("rps")}
+        for i, (key, result) in enumerate(timeline)
+        if key is None
+    ]
+    return rows, memory, between
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1188,14 +1264,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="programme size (1.0: 5,000 candidates)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--duration", type=int, default=5, help="seconds of wrk per page")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each measured run")
+    parser.add_argument("--duration", type=int, default=2, help="seconds of wrk per page and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over all the pages (the median is reported)")
     parser.add_argument(
-        "--baseline-every",
-        type=int,
-        default=4,
-        help="measure the one-query baseline again after every N pages (0: only first and last)",
+        "--baseline-seconds", type=int, default=1, help="seconds of the one-query baseline before each page's run"
     )
+    parser.add_argument("--warmup", type=int, default=1, help="seconds of wrk before a page's first run")
     parser.add_argument("--connections", type=int, default=2, help="wrk connections (default: one per worker)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
