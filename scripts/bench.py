@@ -746,8 +746,8 @@ def in_process(url: str, log: Callable[[str], None], profile: tuple[str | None, 
         sa.event.remove(engine, "before_cursor_execute", probe.before)
         sa.event.remove(engine, "after_cursor_execute", probe.after)
 
-    # a profiling run is about pages: it skips the timed operations (a minute of PDFs)
-    out["timings"] = {} if profile[1] else timed_operations(app, subjects, clients, endpoint_args, log)
+    # a run about some pages, or a profiling run, skips the timed operations (a minute of PDFs)
+    out["timings"] = {} if profile[0] or profile[1] else timed_operations(app, subjects, clients, endpoint_args, log)
     with app.app_context():
         db.engine.dispose()
     return out
@@ -1275,7 +1275,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--reuse", action="store_true", help="use the database as it is (no rebuild)")
     parser.add_argument("--no-load", action="store_true", help="in-process figures only: no gunicorn, no wrk")
-    parser.add_argument("--only", help="a regular expression: drive only the pages whose name matches")
+    parser.add_argument(
+        "--only",
+        help="a regular expression: drive only the pages whose name matches (and skip the timed operations)",
+    )
     parser.add_argument(
         "--profile",
         type=int,
