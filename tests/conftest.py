@@ -91,11 +91,8 @@ def _clean_postgres(engine, *, keep_seats: bool = False) -> None:
         # The data changed behind d2w's back: every topic gets a new token, as the migration gave.
         conn.execute(sa.text("DELETE FROM data_generations"))
         conn.execute(
-            sa.text(
-                "INSERT INTO data_generations (topic, token) "
-                "VALUES ('programme', md5(random()::text)), ('seats', md5(random()::text)), "
-                "('audit', md5(random()::text))"
-            )
+            sa.text("INSERT INTO data_generations (topic, token) VALUES (:topic, md5(random()::text))"),
+            [{"topic": row} for row in generations.all_rows()],
         )
         sequences = conn.execute(
             sa.text(

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from d2w.audit import services as audit
@@ -16,17 +17,22 @@ from d2w.cohorts.models import Cohort
 from d2w.core import generations
 from d2w.core.extensions import db
 from d2w.seats.models import DataSource
-from tests.conftest import count_queries, login, post
+from tests.conftest import ON_POSTGRES, count_queries, login, post
 from tests.test_programme import prog  # noqa: F401 - a fixture
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _tokens(app) -> dict[str, str]:
+def _rows(app) -> dict[str, str]:
     with app.app_context():
         return dict(
             db.session.execute(select(generations.DataGeneration.topic, generations.DataGeneration.token)).all()
         )
+
+
+def _tokens(app) -> dict[str, str]:
+    """Each topic's token, as ``generations.tokens`` gives them."""
+    return generations.fold(_rows(app).items())
 
 
 @pytest.fixture(autouse=True)
@@ -51,9 +57,66 @@ def test_topics_of_tables():
 
 
 def test_the_migration_gives_each_topic_its_own_token(app):
+    rows = _rows(app)
+    stripes = [f"audit/{n}" for n in range(16)]
+    assert set(rows) == {"programme", "seats", *stripes} == set(generations.all_rows())
+    assert len(set(rows.values())) == 18 and all(len(t) == 32 for t in rows.values())
     tokens = _tokens(app)
     assert set(tokens) == set(generations.TOPICS)
-    assert len(set(tokens.values())) == 3 and all(len(t) == 32 for t in tokens.values())
+    assert tokens["audit"] == "".join(rows[s] for s in stripes)  # in stripe order, 10 after 9
+    with app.test_request_context():
+        assert generations.tokens() == tokens
+
+
+def test_folding_rows_into_topics():
+    rows = [("audit/10", "k"), ("seats", "s"), ("audit/2", "c"), ("audit/0", "a"), ("programme", "p")]
+    assert generations.fold(rows) == {"audit": "ack", "seats": "s", "programme": "p"}
+    assert generations.fold([("audit", "old")]) == {"audit": "old"}  # a row without stripes
+    assert generations.fold([]) == {}
+    assert generations.rows_of("programme") == ["programme"]
+    assert generations.rows_of("audit")[::15] == ["audit/0", "audit/15"]
+
+
+def test_each_audit_event_renews_one_stripe_of_the_audit_token(app, people):
+    chosen = set()
+    with app.app_context():
+        staff = db.session.get(User, people["staff"].id)
+        for n in range(40):
+            before = _rows(app)
+            audit.record(staff, "test.viewed", staff, summary=f"looked {n}")
+            db.session.commit()
+            after = _rows(app)
+            changed = {row for row in after if after[row] != before[row]}
+            assert len(changed) == 1 and changed <= set(generations.rows_of("audit"))
+            chosen |= changed
+            assert generations.fold(after.items())["audit"] != generations.fold(before.items())["audit"]
+    assert len(chosen) > 1  # chosen at random (all 40 on one of 16 stripes: about 1 in 10^47)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks: PostgreSQL (SQLite has one writer at a time)")
+def test_two_audited_commits_on_different_stripes_do_not_wait_for_each_other(app, people, monkeypatch):
+    """The point of the stripes: a transaction that has renewed one stripe holds its row lock
+    until it commits; another renewing a different stripe goes on, one renewing the same waits."""
+    stripe = iter(["audit/3", "audit/7", "audit/3"])
+    monkeypatch.setattr(generations, "_row_to_renew", lambda topic: next(stripe))
+    with app.app_context():
+        first, second = db.engine.connect(), db.engine.connect()
+        try:
+            first.begin()
+            generations.renew(first, [generations.AUDIT])  # holds audit/3 until it ends
+            second.begin()
+            second.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            generations.renew(second, [generations.AUDIT])  # audit/7: goes on at once
+            second.commit()
+            second.begin()
+            second.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                generations.renew(second, [generations.AUDIT])  # audit/3: waits for the first
+            second.rollback()
+            first.commit()
+        finally:
+            first.close()
+            second.close()
 
 
 def test_orm_writes_renew_the_programme_token_only(app, people, make):
@@ -107,6 +170,7 @@ def test_reads_and_sessions_renew_nothing_and_audit_events_only_the_audit_token(
     after = _tokens(app)
     assert after["audit"] != before["audit"]
     assert (after["programme"], after["seats"]) == (before["programme"], before["seats"])
+    assert sum(row.startswith("audit/") for row in _rows(app)) == 16  # renewed, none added
 
 
 def test_a_rolled_back_write_renews_nothing_and_leaves_no_mark(app, people, make):

@@ -3,7 +3,7 @@ until the data changes, and no longer.
 
 Each *topic* ("programme": people, cohorts, sessions, milestones, mentoring, applications and
 checks; "seats": the seat data; "audit": the audit log) has a row in ``data_generations``
-holding a random token. Every transaction that writes to one of a topic's tables gives the
+holding a random token (the audit log's is spread over several rows: see ``STRIPES``). Every transaction that writes to one of a topic's tables gives the
 topic a new token as it commits, in the same transaction, so a reader who sees the old token
 also sees the old data, and one who sees the new token sees the new data (on both databases). A worker keeps a figure with the tokens
 it was worked out under (``kept``) and works it out again once a token has changed. Tokens are
@@ -51,6 +51,38 @@ PROGRAMME = "programme"
 SEATS = "seats"
 AUDIT = "audit"
 TOPICS = (PROGRAMME, SEATS, AUDIT)
+# The audit log's token is spread over this many rows ("audit/0" to "audit/15"). Every audited
+# read (a staff member shown a candidate's special category answer) writes an audit event, and
+# two requests renewing one row would queue on its lock until the first had committed and
+# flushed its commit to disk. A commit renews one stripe chosen at random; a reader reads them
+# all, and the topic's token is theirs together, so any commit to any stripe changes it.
+STRIPES = {AUDIT: 16}
+
+
+def rows_of(topic: str) -> list[str]:
+    """The names of a topic's rows in ``data_generations``."""
+    count = STRIPES.get(topic)
+    return [topic] if count is None else [f"{topic}/{n}" for n in range(count)]
+
+
+def all_rows() -> list[str]:
+    """Every row ``data_generations`` holds (as the migrations make them)."""
+    return [row for topic in TOPICS for row in rows_of(topic)]
+
+
+def _row_to_renew(topic: str) -> str:
+    count = STRIPES.get(topic)
+    return topic if count is None else f"{topic}/{secrets.randbelow(count)}"
+
+
+def fold(rows) -> dict[str, str]:
+    """Rows of (name, token) as topic -> token, a striped topic's tokens joined in stripe order."""
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for name, token in rows:
+        topic, _, stripe = name.partition("/")
+        parts.setdefault(topic, []).append((int(stripe or 0), token))
+    return {topic: "".join(token for _, token in sorted(found)) for topic, found in parts.items()}
+
 
 SEAT_TABLES = frozenset({"seats", "seat_results", "seat_party_shares", "data_sources", "seat_figure_sources"})
 # Written on sign-in, on page views or by the report queue; no kept figure shows them.
@@ -118,8 +150,9 @@ _RENEW = update(_TABLE).where(_TABLE.c.topic.in_(bindparam("topics", expanding=T
 
 
 def renew(connection: Connection, topics) -> None:
-    """Give these topics new tokens, in the connection's transaction."""
-    topics = sorted(set(topics))
+    """Give these topics new tokens, in the connection's transaction (one stripe of a striped
+    topic)."""
+    topics = sorted({_row_to_renew(t) for t in topics})
     if not topics:
         return
     token = new_token()
@@ -164,7 +197,7 @@ def tokens() -> dict[str, str]:
     if known is None:
         from d2w.core.db import read
 
-        known = dict(read(_TOKEN_QUERY).all())
+        known = fold(read(_TOKEN_QUERY).all())
         session.info[_TOKENS] = known
     return known
 
