@@ -4,7 +4,8 @@ is written at sign-in rather than on every response (issue #8's fixed per-reques
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+import types
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import pytest
@@ -682,21 +683,49 @@ def test_templates_call_plain_functions_directly_and_the_rest_as_jinja_does(app)
     def stops():
         raise StopIteration
 
+    class Thing:
+        def plain(self, x):
+            return f"plain {x}"
+
+        @pass_context
+        def marked(self, context, x):
+            return f"{context['who']} {x}"
+
+        class Called:  # a callable object whose class asks for the context
+            jinja_pass_arg = pass_context(lambda: None).jinja_pass_arg
+
+            def __call__(self, owner, context):
+                return f"called {context['who']} {type(owner).__name__}"
+
+        def __init__(self):
+            self.called = types.MethodType(self.Called(), self)  # a method of a callable object
+
     source = (
         "{% macro m(x) %}<{{ x }}>{% endmacro %}"
         "{% block b %}{% for i in range(2) %}{% set who = 'loop' ~ i %}"
         "{{ plain(i, b=2, c='x') }}|{{ with_context('!') }}|{{ with_environment(i) }}|{{ m(i) }}|"
-        "{{ ', '.join(['a', 'b']) }}|{{ stops() is undefined }};{% endfor %}{% endblock %}"
-        "{{ plain(9) }}|{{ with_context('?') }}"
+        "{{ ', '.join(['a', 'b']) }}|{{ stops() is undefined }}|{{ thing.plain(i) }}|{{ thing.marked(i) }}|"
+        "{{ day.isoformat() }}|{{ thing.called() }};{% endfor %}{% endblock %}"
+        "{{ plain(9) }}|{{ with_context('?') }}|{{ thing.marked('!') }}"
     )
     with app.test_request_context("/"):
         assert app.jinja_env.context_class is QuickCallContext
         template = app.jinja_env.from_string(source)
         out = template.render(
-            who="top", plain=plain, with_context=with_context, with_environment=with_environment, stops=stops
+            who="top",
+            plain=plain,
+            with_context=with_context,
+            with_environment=with_environment,
+            stops=stops,
+            thing=Thing(),
+            day=date(2026, 11, 23),
         )
     env_name = type(app.jinja_env).__name__
-    assert out == (f"0-2-x|loop0!|{env_name}:0|<0>|a, b|True;1-2-x|loop1!|{env_name}:1|<1>|a, b|True;9-0-|top?")
+    assert out == (
+        f"0-2-x|loop0!|{env_name}:0|<0>|a, b|True|plain 0|loop0 0|2026-11-23|called loop0 Thing;"
+        f"1-2-x|loop1!|{env_name}:1|<1>|a, b|True|plain 1|loop1 1|2026-11-23|called loop1 Thing;"
+        "9-0-|top?|top !"
+    )
 
 
 def test_quick_options_follow_coerce_and_fall_back_for_odd_choices(app):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from types import FunctionType, SimpleNamespace
+from types import BuiltinFunctionType, FunctionType, MethodType, SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -259,11 +259,21 @@ class QuickCallContext(Context):
     or the environment passed in: two attribute lookups which, for an ordinary function, fail
     with an exception each, on every call (a link in a list row cost 29 k instructions, of which
     the link itself 9 k). A plain function that asks for none of them (no ``jinja_pass_arg``, as
-    ``pass_context`` and its kind set) is called as Jinja would call it; anything else (macros,
-    methods, marked functions) goes to Jinja."""
+    ``pass_context`` and its kind set), a method whose function asks for none, and a built-in
+    function or method (which cannot be marked) are called as Jinja would call them; anything
+    else (macros, marked functions and methods, callable objects) goes to Jinja."""
 
     def call(self, obj, /, *args, **kwargs):
-        if type(obj) is FunctionType and "jinja_pass_arg" not in obj.__dict__:
+        kind = type(obj)
+        if (
+            kind is BuiltinFunctionType  # and built-in methods (``starts_at.isoformat()``): never marked
+            or (kind is FunctionType and "jinja_pass_arg" not in obj.__dict__)
+            or (
+                kind is MethodType
+                and type(obj.__func__) is FunctionType
+                and "jinja_pass_arg" not in obj.__func__.__dict__
+            )
+        ):
             kwargs.pop("_block_vars", None)
             kwargs.pop("_loop_vars", None)
             try:
