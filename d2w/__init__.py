@@ -37,6 +37,10 @@ def create_app(config: str | type[Config] | None = None, overrides: dict | None 
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Made on first use of app.jinja_env (extensions use it as they are set up).
+    from d2w.core.templating import Environment as TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment
     app.config.update(settings)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=app.config["SESSION_MAX_HOURS"])
     # Ids in URLs fit the database's integer: a larger number is simply "not found".

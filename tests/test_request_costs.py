@@ -728,6 +728,34 @@ def test_templates_call_plain_functions_directly_and_the_rest_as_jinja_does(app)
     )
 
 
+def test_templates_read_the_environment_globals_through_a_read_only_live_view(app):
+    """A template without globals of its own reads the environment's through a read-only view:
+    it sees globals added later, cannot change them, and imports macros as before; one with
+    globals of its own gets Jinja's ChainMap."""
+    from types import MappingProxyType
+
+    from d2w.core.templating import Environment
+
+    env = app.jinja_env
+    assert isinstance(env, Environment)
+    plain = env.from_string("{{ thing }}")
+    assert isinstance(plain.globals, MappingProxyType)
+    env.globals["thing"] = "seen"
+    try:
+        assert plain.render() == "seen"
+        with pytest.raises(TypeError):
+            plain.globals["thing"] = "changed"
+        own = env.from_string("{{ thing }}-{{ mine }}", globals={"mine": "own"})
+        assert own.render() == "seen-own" and "mine" not in env.globals
+        own.globals["mine"] = "changed"  # a template's own globals are its own
+        assert own.render() == "seen-changed" and "mine" not in env.globals
+    finally:
+        del env.globals["thing"]
+    with app.test_request_context("/"):
+        imported = env.from_string('{% from "macros/forms.html" import action_button %}{{ action_button is defined }}')
+        assert imported.render() == "True"
+
+
 def test_quick_options_follow_coerce_and_fall_back_for_odd_choices(app):
     """Plain options are selected as WTForms selects them (``coerce(value) == data``), with whole
     numbers, flags and empty labels; grouped options, options with attributes and fields with

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from types import BuiltinFunctionType, FunctionType, MethodType, SimpleNamespace
+from types import BuiltinFunctionType, FunctionType, MappingProxyType, MethodType, SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request, url_for
 from flask.globals import _cv_request
+from flask.templating import Environment as FlaskEnvironment
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
@@ -283,6 +284,25 @@ class QuickCallContext(Context):
                     "value was undefined because a callable raised a StopIteration exception"
                 )
         return super().call(obj, *args, **kwargs)
+
+
+class Environment(FlaskEnvironment):
+    """Flask's Jinja environment, with QuickCallContext and cheaper template globals.
+
+    Jinja gives each template a ChainMap of its own globals over the environment's, written in
+    Python: every render copies it into a dict key by key, and every ``{% from ... import %}``
+    checks each of the environment's forty-odd globals against it, one ChainMap lookup at a time
+    (a tenth of the function calls of a page importing three macro files). A template without
+    globals of its own (as every d2w template is loaded) gets a read-only view of the
+    environment's instead, which C reads at once; like the ChainMap it follows the environment's
+    globals and cannot change them."""
+
+    context_class = QuickCallContext
+
+    def make_globals(self, d):
+        if not d:
+            return MappingProxyType(self.globals)
+        return super().make_globals(d)
 
 
 def init_templating(app: Flask) -> None:
