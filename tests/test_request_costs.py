@@ -952,3 +952,45 @@ def test_the_application_tags_draw_what_the_old_macros_drew(app):
                 for o in (False, True):
                     expected = old.render(s=s, b=b, o=o).strip()  # the newline between the macros
                     assert imported.render(s=s, b=b, o=o) == expected == global_.render(s=s, b=b, o=o)
+
+
+def test_statements_built_once_write_their_fixed_lists_out_once():
+    """``column.in_(a fixed tuple)`` binds an "expanding" parameter that SQLAlchemy writes out into
+    the statement again on every execution: d2w's fixed lists use ``one_of``/``none_of``, and
+    the only such parameters left in statements built once are named lists of ids."""
+    import importlib
+    import pkgutil
+
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.sql import CompoundSelect, Select
+
+    import d2w
+
+    seen = 0
+    for found in pkgutil.walk_packages(d2w.__path__, "d2w."):
+        module = importlib.import_module(found.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Select | CompoundSelect):
+                seen += 1
+                compiled = value.compile(dialect=postgresql.psycopg.dialect())
+                late = [(p.key, p.expanding) for p in compiled.post_compile_params]
+                assert all(expanding and not key.startswith("%(") for key, expanding in late), (found.name, name, late)
+    assert seen > 40
+
+
+def test_one_of_and_none_of_select_as_in_and_not_in_do(app, people):
+    from sqlalchemy import select
+
+    from d2w.auth.models import User
+    from d2w.core.db import none_of, one_of
+    from d2w.core.extensions import db
+
+    roles = ("staff", "mentor")
+    with app.app_context():
+        everyone = db.session.execute(select(User.id, User.role)).all()
+        chosen = db.session.scalars(select(User.id).where(one_of(User.role, roles))).all()
+        others = db.session.scalars(select(User.id).where(none_of(User.role, roles))).all()
+    assert sorted(chosen) == sorted(i for i, role in everyone if role in roles) != []
+    assert sorted(others) == sorted(i for i, role in everyone if role not in roles) != []
+    compiled = str(select(User.id).where(one_of(User.role, roles)).compile())
+    assert compiled.count(":param_") == 2  # a bound parameter each, written out once

@@ -27,7 +27,7 @@ from d2w.audit import services as audit
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
-from d2w.core.db import read, utcnow
+from d2w.core.db import none_of, one_of, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.templating import format_datetime
@@ -112,7 +112,7 @@ def open_application_for(profile_id: int, seat_id: int) -> Application | None:
         select(Application).where(
             Application.profile_id == profile_id,
             Application.seat_id == seat_id,
-            Application.status.not_in(CLOSED_STATUSES),
+            none_of(Application.status, CLOSED_STATUSES),
         )
     )
 
@@ -605,7 +605,7 @@ def filtered(stmt: Select, filters: BoardFilters) -> Select:
         stmt = stmt.where(
             Application.profile_id.in_(
                 select(Enrolment.profile_id).where(
-                    Enrolment.cohort_id == filters.cohort_id, Enrolment.status.in_(HOLDS_PLACE)
+                    Enrolment.cohort_id == filters.cohort_id, one_of(Enrolment.status, HOLDS_PLACE)
                 )
             )
         )

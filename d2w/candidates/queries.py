@@ -18,7 +18,7 @@ from d2w.candidates.choices import STAGE_VALUES
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.policy import visible_profiles
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import built_once, read
+from d2w.core.db import built_once, one_of, read
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
 from d2w.programme.services import Rate, at_risk_condition, own_attendance
 
@@ -139,7 +139,7 @@ def _list_statement(actor, shape, sort: Sort):
             exists().where(
                 Enrolment.profile_id == CandidateProfile.id,
                 Enrolment.cohort_id == bindparam("cohort_id", type_=Integer),
-                Enrolment.status.in_(HOLDS_PLACE),
+                one_of(Enrolment.status, HOLDS_PLACE),
             )
         )
     if by_stage:
@@ -170,7 +170,7 @@ class PlaceRow(NamedTuple):
 _PLACES = (
     select(Enrolment.profile_id, Enrolment.cohort_id, Cohort.name)
     .join(Cohort, Cohort.id == Enrolment.cohort_id)
-    .where(Enrolment.profile_id.in_(bindparam("ids", expanding=True)), Enrolment.status.in_(HOLDS_PLACE))
+    .where(Enrolment.profile_id.in_(bindparam("ids", expanding=True)), one_of(Enrolment.status, HOLDS_PLACE))
     .order_by(Enrolment.enrolled_at)
 )
 

@@ -22,7 +22,7 @@ from d2w.candidates import policy as candidate_policy
 from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import change_stage, check_region
 from d2w.cohorts.models import ENROLMENT_LABELS, FOCUS_LABELS, HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import built_once, read, utcnow
+from d2w.core.db import built_once, one_of, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -250,7 +250,7 @@ def roster(cohort_id: int) -> list[tuple[Enrolment, CandidateProfile]]:
         select(Enrolment, CandidateProfile)
         .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
-        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+        .where(Enrolment.cohort_id == cohort_id, one_of(Enrolment.status, HOLDS_PLACE))
         .order_by(func.lower(User.name), User.id)
     ).all()
     return [(e, p) for e, p in rows]
@@ -338,7 +338,7 @@ def roster_rows(cohort_id: int) -> list[RosterRow]:
         )
         .join(CandidateProfile, CandidateProfile.id == Enrolment.profile_id)
         .join(User, User.id == CandidateProfile.user_id)
-        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+        .where(Enrolment.cohort_id == cohort_id, one_of(Enrolment.status, HOLDS_PLACE))
         .order_by(func.lower(User.name), User.id)
     ).all()
     return [RosterRow(*row) for row in rows]

@@ -9,7 +9,7 @@ from collections import namedtuple
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, bindparam
+from sqlalchemy import DateTime, Integer, MetaData, bindparam, literal
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
@@ -23,6 +23,19 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def one_of(column, values) -> ColumnElement[bool]:
+    """``column IN (values)`` for a fixed list of d2w's own values (statuses and the like), with a
+    bound parameter each. ``column.in_(values)`` binds one "expanding" parameter, which SQLAlchemy
+    writes out into the statement's text again on every execution, even of a statement built
+    once; these lists never change, so they are written out once, when the statement is."""
+    return column.in_([literal(value, column.type) for value in values])
+
+
+def none_of(column, values) -> ColumnElement[bool]:
+    """``column NOT IN (values)``, as ``one_of``."""
+    return column.not_in([literal(value, column.type) for value in values])
 
 
 def utcnow() -> datetime:

@@ -21,7 +21,7 @@ from d2w.auth.models import User
 from d2w.candidates.choices import ETHNIC_GROUPS, PREFER_NOT_TO_SAY, STAGES
 from d2w.candidates.models import CandidateProfile, SensitiveAnswer
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
-from d2w.core.db import read
+from d2w.core.db import one_of, read
 from d2w.core.errors import Forbidden
 from d2w.dashboard import policy
 from d2w.dashboard.smallnumbers import Breakdown, protect
@@ -64,7 +64,7 @@ def profile_conditions(filters: Filters) -> list:
             exists().where(
                 Enrolment.profile_id == CandidateProfile.id,
                 Enrolment.cohort_id == filters.cohort_id,
-                Enrolment.status.in_(HOLDS_PLACE),
+                one_of(Enrolment.status, HOLDS_PLACE),
             )
         )
     if filters.region:
@@ -186,7 +186,7 @@ def attendance_by_month(filters: Filters, *, today: date, months: int = ATTENDAN
             marks.c.m,
             func.count(func.distinct(marks.c.sid)),
             func.count(),
-            func.coalesce(func.sum(case((marks.c.status.in_(ATTENDED), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((one_of(marks.c.status, ATTENDED), 1), else_=0)), 0),
         ).group_by(marks.c.m)
     ).all()
     by_index = {int(m): (int(s), int(n), int(a)) for m, s, n, a in rows if m is not None and m >= 0}

@@ -32,7 +32,7 @@ from d2w.candidates.models import CandidateProfile
 from d2w.candidates.services import ensure_profile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.core import generations
-from d2w.core.db import built_once, read, utcnow
+from d2w.core.db import built_once, one_of, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort, paginate
@@ -602,7 +602,7 @@ def _candidate_progress(
 _HOLDING_COHORTS = (
     select(Cohort)
     .join(Enrolment, Enrolment.cohort_id == Cohort.id)
-    .where(Enrolment.profile_id == bindparam("profile_id", type_=Integer), Enrolment.status.in_(HOLDS_PLACE))
+    .where(Enrolment.profile_id == bindparam("profile_id", type_=Integer), one_of(Enrolment.status, HOLDS_PLACE))
     .order_by(Cohort.intake_start.desc(), Cohort.id)
 )
 
@@ -631,7 +631,7 @@ def candidate_progress_in(
 
 def _holding(cohort_id: int):
     """The profiles holding a place in a cohort (a subquery: at most one enrolment each)."""
-    return select(Enrolment.profile_id).where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+    return select(Enrolment.profile_id).where(Enrolment.cohort_id == cohort_id, one_of(Enrolment.status, HOLDS_PLACE))
 
 
 def _roster(cohort_id: int) -> list[Member]:
@@ -639,7 +639,7 @@ def _roster(cohort_id: int) -> list[Member]:
         select(CandidateProfile.id, User.name)
         .join(Enrolment, Enrolment.profile_id == CandidateProfile.id)
         .join(User, User.id == CandidateProfile.user_id)
-        .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+        .where(Enrolment.cohort_id == cohort_id, one_of(Enrolment.status, HOLDS_PLACE))
         .order_by(func.lower(User.name), CandidateProfile.id)
     ).all()
     return [Member(pid, name) for pid, name in rows]
@@ -701,7 +701,7 @@ def cohort_totals(cohort_ids: Iterable[int]) -> dict[int, Totals]:
     out = {cid: Totals() for cid in ids}
     if not ids:
         return out
-    holding = Enrolment.cohort_id.in_(ids), Enrolment.status.in_(HOLDS_PLACE)
+    holding = Enrolment.cohort_id.in_(ids), one_of(Enrolment.status, HOLDS_PLACE)
     per_profile = (
         select(
             Milestone.profile_id.label("profile_id"),
@@ -840,7 +840,7 @@ _OWN_COHORT_TARGETS = (
     .join(Enrolment, Enrolment.cohort_id == Cohort.id)
     .outerjoin(MilestoneTarget, MilestoneTarget.cohort_id == Cohort.id)
     .outerjoin(MilestoneType, MilestoneType.id == MilestoneTarget.type_id)
-    .where(Enrolment.profile_id == bindparam("profile_id", type_=Integer), Enrolment.status.in_(HOLDS_PLACE))
+    .where(Enrolment.profile_id == bindparam("profile_id", type_=Integer), one_of(Enrolment.status, HOLDS_PLACE))
     .order_by(Cohort.intake_start.desc(), Cohort.id)
 )
 

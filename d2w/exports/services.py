@@ -40,7 +40,7 @@ from d2w.candidates.choices import (
 from d2w.candidates.models import CandidateProfile, ProfileLanguage, SensitiveAnswer
 from d2w.cohorts.models import ENROLMENT_LABELS, HOLDS_PLACE, Cohort, Enrolment
 from d2w.core.csvio import safe_cell
-from d2w.core.db import read
+from d2w.core.db import one_of, read
 from d2w.core.errors import Forbidden
 from d2w.core.extensions import db
 from d2w.engagement.models import CATEGORY_LABELS, Milestone, MilestoneType
@@ -138,7 +138,7 @@ def _holds_place(cohort_id: int, profile_id_column) -> ColumnElement:
     return exists().where(
         Enrolment.profile_id == profile_id_column,
         Enrolment.cohort_id == cohort_id,
-        Enrolment.status.in_(HOLDS_PLACE),
+        one_of(Enrolment.status, HOLDS_PLACE),
     )
 
 
@@ -231,7 +231,7 @@ def candidate_rows(
         for pid, cohort_name, status in read(
             select(Enrolment.profile_id, Cohort.name, Enrolment.status)
             .join(Cohort, Cohort.id == Enrolment.cohort_id)
-            .where(Enrolment.profile_id.in_(ids), Enrolment.status.in_(HOLDS_PLACE))
+            .where(Enrolment.profile_id.in_(ids), one_of(Enrolment.status, HOLDS_PLACE))
             .order_by(Enrolment.profile_id, Cohort.name)
         ):
             places[pid].append(f"{cohort_name} ({ENROLMENT_LABELS[status].lower()})")

@@ -45,7 +45,7 @@ from d2w.candidates.models import CandidateProfile, ProfileLanguage
 from d2w.candidates.services import check_region, clean_languages
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
 from d2w.core import generations
-from d2w.core.db import built_once, read, utcnow
+from d2w.core.db import built_once, one_of, read, utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page
@@ -303,7 +303,7 @@ def needed_skills(profile: CandidateProfile, now: datetime | None = None) -> lis
     """Skill areas of the candidate's cohort sessions they missed (absent or excused) or have not
     had yet, most frequent first (one query)."""
     now = now or utcnow()
-    held = select(Enrolment.cohort_id).where(Enrolment.profile_id == profile.id, Enrolment.status.in_(HOLDS_PLACE))
+    held = select(Enrolment.cohort_id).where(Enrolment.profile_id == profile.id, one_of(Enrolment.status, HOLDS_PLACE))
     rows = read(
         select(ProgrammeSession.skill_area, func.count())
         .outerjoin(
@@ -313,7 +313,7 @@ def needed_skills(profile: CandidateProfile, now: datetime | None = None) -> lis
         .where(
             ProgrammeSession.cohort_id.in_(held),
             ProgrammeSession.cancelled_at.is_(None),
-            or_(ProgrammeSession.starts_at > now, Attendance.status.in_(("absent", "excused"))),
+            or_(ProgrammeSession.starts_at > now, one_of(Attendance.status, ("absent", "excused"))),
         )
         .group_by(ProgrammeSession.skill_area)
     ).all()

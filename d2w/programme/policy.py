@@ -15,14 +15,14 @@ from d2w.auth.models import User
 from d2w.auth.policy import is_staff
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Enrolment
-from d2w.core.db import utcnow
+from d2w.core.db import one_of, utcnow
 from d2w.programme import rules
 from d2w.programme.models import Attendance, ProgrammeSession
 
 
 def held_cohort_ids(profile_id: int) -> Select:
     """The cohorts a candidate holds a place in (a subquery)."""
-    return select(Enrolment.cohort_id).where(Enrolment.profile_id == profile_id, Enrolment.status.in_(HOLDS_PLACE))
+    return select(Enrolment.cohort_id).where(Enrolment.profile_id == profile_id, one_of(Enrolment.status, HOLDS_PLACE))
 
 
 def _own_profile_id(actor: User) -> Select:
@@ -40,7 +40,7 @@ def visible_sessions(actor: User) -> Select:
             or_(
                 ProgrammeSession.cohort_id.in_(
                     select(Enrolment.cohort_id).where(
-                        Enrolment.profile_id == profile_id, Enrolment.status.in_(HOLDS_PLACE)
+                        Enrolment.profile_id == profile_id, one_of(Enrolment.status, HOLDS_PLACE)
                     )
                 ),
                 exists().where(Attendance.session_id == ProgrammeSession.id, Attendance.profile_id == profile_id),

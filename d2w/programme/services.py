@@ -49,7 +49,7 @@ from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import HOLDS_PLACE, Cohort, Enrolment
 from d2w.cohorts.services import roster
-from d2w.core.db import built_once, read, utcnow
+from d2w.core.db import built_once, one_of, read, utcnow
 from d2w.core.errors import Conflict, DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.core.pagination import Page, Sort, apply_sort
@@ -288,7 +288,7 @@ _REGISTER_ROWS = (
         Attendance,
         and_(Attendance.session_id == bindparam("session_id"), Attendance.profile_id == Enrolment.profile_id),
     )
-    .where(Enrolment.cohort_id == bindparam("cohort_id"), Enrolment.status.in_(HOLDS_PLACE))
+    .where(Enrolment.cohort_id == bindparam("cohort_id"), one_of(Enrolment.status, HOLDS_PLACE))
     .order_by(func.lower(User.name), User.id)
 )
 # Marks of candidates who have since left the cohort (name, status), by name then user id.
@@ -300,7 +300,7 @@ _DEPARTED = (
         Attendance.session_id == bindparam("session_id"),
         Attendance.profile_id.not_in(
             select(Enrolment.profile_id).where(
-                Enrolment.cohort_id == bindparam("cohort_id"), Enrolment.status.in_(HOLDS_PLACE)
+                Enrolment.cohort_id == bindparam("cohort_id"), one_of(Enrolment.status, HOLDS_PLACE)
             )
         ),
     )
@@ -541,7 +541,7 @@ def session_summaries(session_ids: Iterable[int]) -> dict[int, Summary]:
 
 
 def _attended_sum():
-    return func.coalesce(func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0)), 0)
+    return func.coalesce(func.sum(case((one_of(Attendance.status, ATTENDED), 1), else_=0)), 0)
 
 
 _CANDIDATE_RATES = (
@@ -829,7 +829,7 @@ def at_risk_condition(threshold: int | None = None):
     n = at_risk_threshold() if threshold is None else threshold
     return and_(
         CandidateProfile.consecutive_absences >= n,
-        exists().where(Enrolment.profile_id == CandidateProfile.id, Enrolment.status.in_(CURRENT_PLACE)),
+        exists().where(Enrolment.profile_id == CandidateProfile.id, one_of(Enrolment.status, CURRENT_PLACE)),
     )
 
 
@@ -888,7 +888,7 @@ def _started_sessions(profile_id):
         .join(Enrolment, Enrolment.cohort_id == ProgrammeSession.cohort_id)
         .where(
             Enrolment.profile_id == profile_id,
-            Enrolment.status.in_(HOLDS_PLACE),
+            one_of(Enrolment.status, HOLDS_PLACE),
             ProgrammeSession.starts_at <= bindparam("now"),
         )
         .correlate_except(ProgrammeSession, Enrolment),

@@ -32,7 +32,7 @@ from d2w.candidates.choices import (
 from d2w.candidates.models import CandidateProfile, SensitiveAnswer
 from d2w.cohorts.models import ENROLMENT_LABELS, HOLDS_PLACE, Cohort, Enrolment
 from d2w.core import charts
-from d2w.core.db import read, utcnow
+from d2w.core.db import one_of, read, utcnow
 from d2w.core.errors import NotFound
 from d2w.core.extensions import db
 from d2w.core.templating import format_datetime
@@ -950,7 +950,7 @@ def cohort_profile_ids(cohort_id: int) -> list[int]:
             select(CandidateProfile.id)
             .join(Enrolment, Enrolment.profile_id == CandidateProfile.id)
             .join(User, User.id == CandidateProfile.user_id)
-            .where(Enrolment.cohort_id == cohort_id, Enrolment.status.in_(HOLDS_PLACE))
+            .where(Enrolment.cohort_id == cohort_id, one_of(Enrolment.status, HOLDS_PLACE))
             .order_by(func.lower(User.name), CandidateProfile.id)
         )
     )

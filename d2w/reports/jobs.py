@@ -28,7 +28,7 @@ from flask import Flask
 from sqlalchemy import delete, select, update
 
 from d2w.auth.models import User
-from d2w.core.db import utcnow
+from d2w.core.db import one_of, utcnow
 from d2w.core.extensions import db
 from d2w.reports import services
 from d2w.reports.models import ReportJob
@@ -169,7 +169,7 @@ def maybe_clean_up(app: Flask, now: datetime | None = None, *, force: bool = Fal
         db.session.execute(delete(ReportJob).where(ReportJob.id.in_([row.id for row in old])))
     db.session.execute(
         update(ReportJob)
-        .where(ReportJob.status.in_(("queued", "running")), ReportJob.created_at < now - STALE_AFTER)
+        .where(one_of(ReportJob.status, ("queued", "running")), ReportJob.created_at < now - STALE_AFTER)
         .values(status="failed", error=FAILED_MESSAGE, finished_at=now)
     )
     db.session.commit()

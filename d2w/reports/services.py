@@ -19,7 +19,7 @@ from d2w.auth.models import User
 from d2w.candidates.choices import SENSITIVE_FIELDS
 from d2w.candidates.models import CandidateProfile
 from d2w.cohorts.models import Cohort
-from d2w.core.db import read, utcnow
+from d2w.core.db import one_of, read, utcnow
 from d2w.core.errors import DomainError, Forbidden
 from d2w.core.extensions import db
 from d2w.reports import contexts, pdf, policy
@@ -90,7 +90,7 @@ def _check_not_flooding(actor: User, now: datetime | None = None) -> None:
     # Two requests of one person at the same moment are counted one after the other
     # (PostgreSQL locks the person's row until the commit; SQLite has one writer anyway).
     read(select(User.id).where(User.id == actor.id).with_for_update())
-    unfinished = (ReportJob.status.in_(("queued", "running")), ReportJob.created_at > now - PENDING_FOR)
+    unfinished = (one_of(ReportJob.status, ("queued", "running")), ReportJob.created_at > now - PENDING_FOR)
     pending = db.session.scalar(
         select(func.count()).select_from(ReportJob).where(ReportJob.requested_by_id == actor.id, *unfinished)
     )

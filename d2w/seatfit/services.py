@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from d2w.audit import services as audit
 from d2w.auth.models import User
 from d2w.candidates.models import CandidateProfile, SensitiveAnswer
-from d2w.core.db import read, utcnow
+from d2w.core.db import none_of, read, utcnow
 from d2w.core.errors import DomainError, NotFound
 from d2w.core.extensions import db
 from d2w.engagement.services import verified_ties
@@ -347,7 +347,7 @@ def declared_stance_sql(profile_id) -> ColumnElement:
 def stance_usable(profile_id) -> ColumnElement:
     """SQL: the check's stance may back an application of this candidate (see BINDING_STANCES)."""
     declared = declared_stance_sql(profile_id)
-    return or_(declared.not_in(BINDING_STANCES), SeatFitCheck.stance == declared)
+    return or_(none_of(declared, BINDING_STANCES), SeatFitCheck.stance == declared)
 
 
 def stance_binds(declared: str, check_stance: str) -> bool:
