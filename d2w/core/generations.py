@@ -3,11 +3,13 @@ until the data changes, and no longer.
 
 Each *topic* ("programme": people, cohorts, sessions, milestones, mentoring, applications and
 checks; "seats": the seat data; "audit": the audit log) has a row in ``data_generations``
-holding a random token (the audit log's is spread over several rows: see ``STRIPES``). Every transaction that writes to one of a topic's tables gives the
-topic a new token as it commits, in the same transaction, so a reader who sees the old token
-also sees the old data, and one who sees the new token sees the new data (on both databases). A worker keeps a figure with the tokens
-it was worked out under (``kept``) and works it out again once a token has changed. Tokens are
-random rather than counted, so two databases (or two copies of one) never share a token.
+holding a random token (the audit log's is spread over several rows: see ``STRIPES``). Every
+transaction that writes to one of a topic's tables gives the topic a new token as it commits,
+in the same transaction, so a reader who sees the old token also sees the old data, and one who
+sees the new token sees the new data (on both databases). A worker keeps a figure with the
+tokens it was worked out under (``kept``) and works it out again once a token has changed.
+Tokens are random rather than counted, so two databases (or two copies of one) never share a
+token.
 
 How writes are noticed: every INSERT, UPDATE and DELETE statement a connection runs (the ORM's
 flushes, bulk statements and plain Core statements alike) marks its table's topic on the
