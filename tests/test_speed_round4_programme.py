@@ -6,6 +6,7 @@ statement built for the actor finds; a candidate's session page is one query."""
 from __future__ import annotations
 
 import itertools
+import pathlib
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -276,3 +277,64 @@ def test_session_and_register_pages_draw_every_candidate(app, client, people, pr
     else:
         assert page.count("<tr>") == 1 + 5  # the header and a row a candidate
         assert "Marked, but no longer in the cohort" in page
+
+
+# A candidate's schedule (programme/mine.html) before its rows were drawn in Python (round 8).
+OLD_SCHEDULE = (
+    '{% from "programme/_macros.html" import when, where, cancelled_tag, mark_tag %}\n'
+    """{% macro upcoming_cards(upcoming) -%}
+  <ul class="session-cards">
+    {% for s in upcoming %}
+    <li class="session-card{% if s.is_cancelled %} cancelled{% endif %}">
+      <h3><a href="{{ url_for('programme.detail', session_id=s.id) }}">{{ s.title }}</a>{{ cancelled_tag(s) }}</h3>
+      <p>{{ when(s) }}</p>
+      <p>{% if s.is_cancelled %}Cancelled: please do not go.{% else %}{{ where(s) }}{% endif %}</p>
+      <p class="muted small">{{ s.skill_label }}</p>
+    </li>
+    {% endfor %}
+  </ul>
+{%- endmacro %}
+{% macro history_rows(rows) -%}
+    {#- cancelled_tag(), when() and mark_tag() of programme/_macros.html, written out: a macro call a
+        cell is most of the cost of a long table. -#}
+    {% for row in rows %}{% set s = row.session %}
+      <tr>
+        <td><a href="{{ url_for('programme.detail', session_id=s.id) }}">{{ s.title }}</a>{% if s.is_cancelled %} <span class="tag tag-grey">Cancelled</span>{% endif %}<br><span class="muted small"><time datetime="{{ s.starts_at.isoformat() }}">{{ s.starts_at|datetime("%a %-d %b %Y, %H:%M") }}</time>–{{ s.ends_at|datetime("%H:%M") }}</span></td>
+        <td>{% if s.is_cancelled %}<span class="muted">Cancelled</span>
+        {%- elif row.status in ("present", "late") %}<span class="tag tag-green">{{ row.status_label }}</span>
+        {%- elif row.status == "absent" %}<span class="tag tag-red">{{ row.status_label }}</span>
+        {%- elif row.status == "excused" %}<span class="tag tag-amber">{{ row.status_label }}</span>
+        {%- else %}<span class="muted">{{ row.status_label }}</span>{% endif %}</td>
+      </tr>
+    {% endfor %}
+{%- endmacro %}
+"""
+)
+
+
+def test_a_candidate_s_attendance_rows_and_upcoming_cards_are_the_old_macros_markup(app):
+    times = [datetime(2026, m, d, h, 30, tzinfo=UTC) for m, d, h in ((3, 28, 23), (3, 29, 1), (10, 25, 1))]
+    sessions = [
+        _listed(i, starts, cancelled=cancelled, place=place, online_url=url)
+        for i, (starts, cancelled, (place, url)) in enumerate(
+            itertools.product(
+                times, (False, True), ((None, None), ("Hall <A>", None), ("Room 1", "https://y.example/?a=1&b=2"))
+            )
+        )
+    ]
+    marks = (None, "present", "late", "absent", "excused")
+    history = [services.HistoryRow(s, marks[i % len(marks)]) for i, s in enumerate(sessions)]
+    source = pathlib.Path(app.root_path).parent.joinpath("templates/programme/mine.html").read_text()
+    new_cards = re.search(r"{% macro upcoming_cards.*?{%- endmacro %}", source, re.S).group(0)
+    with app.test_request_context("/"):
+        old = app.jinja_env.from_string(OLD_SCHEDULE).module
+        cards = app.jinja_env.from_string(new_cards).module.upcoming_cards
+        assert _same(rendering.history_rows(history)) == _same(old.history_rows(history))
+        assert _same(cards(sessions)) == _same(old.upcoming_cards(sessions))
+        assert rendering.history_rows([]) == ""
+        drawn = str(rendering.history_rows(history))
+    assert "Session <0>" not in drawn and "Session &lt;0&gt; &amp; co" in drawn
+    assert drawn.count("Not recorded") == sum(1 for r in history if r.status is None and not r.session.is_cancelled) > 0
+    assert drawn.count('<span class="tag tag-green">') == sum(
+        1 for r in history if r.status in ("present", "late") and not r.session.is_cancelled
+    )

@@ -181,3 +181,21 @@ def session_rows(sessions: Iterable, show_cohort: bool) -> Markup:
             f"{cohort}<td>{where(s)}</td>\n<td>{attendance}</td>\n</tr>\n"
         )
     return Markup("".join(html))  # noqa: S704 - every interpolated value escaped or an integer
+
+
+def history_rows(rows: Iterable) -> Markup:
+    """The rows of a candidate's own attendance (``programme/mine.html``): one per ``HistoryRow``,
+    the session's link, cancelled tag and time, then the candidate's mark (or "Cancelled")."""
+    html = []
+    append = html.append
+    for row in rows:
+        s = row.session
+        cancelled = s.is_cancelled
+        link = text(fast_url_for("programme.detail", session_id=s.id))
+        mark = '<span class="muted">Cancelled</span>' if cancelled else _mark_tag(row.status, row.status_label)
+        append(
+            f'<tr>\n<td><a href="{link}">{text(s.title)}</a>{_CANCELLED_TAG if cancelled else ""}'
+            f'<br><span class="muted small">{session_time(s.starts_at, s.ends_at)}</span></td>\n'
+            f"<td>{mark}</td>\n</tr>\n"
+        )
+    return Markup("".join(html))  # noqa: S704 - every interpolated value escaped or an integer

@@ -33,6 +33,8 @@ bp.add_app_template_global(rendering.session_rows, "session_rows")
 bp.add_app_template_global(rendering.when, "session_when")
 bp.add_app_template_global(rendering.where, "session_where")
 bp.add_app_template_global(rendering.hidden_tag, "hidden_fields")
+# A candidate's own attendance rows on their schedule.
+bp.add_app_template_global(rendering.history_rows, "schedule_history_rows")
 # Session ids in paths are capped at the largest 32-bit integer: bigger ones cannot exist, and
 # answer 404 instead of overflowing the database driver.
 
