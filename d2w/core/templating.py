@@ -327,7 +327,6 @@ def init_templating(app: Flask) -> None:
         applications=applications_policy,
         reports=reports_policy,
     )
-    app.jinja_env.context_class = QuickCallContext
     init_urls(app)
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["nav_items"] = nav_items
